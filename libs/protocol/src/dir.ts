@@ -1,0 +1,129 @@
+/**
+ * stat(5) records (9P2000 and .u) and 9P2000.L dirents: the records inside Rstat, Twstat,
+ * directory Rread payloads and Rreaddir payloads.
+ */
+import { QID_SIZE } from './constants.js';
+import type { Dialect, Dir, Dirent, Qid } from './fcall.js';
+import { Reader, Writer, malformed } from './wire.js';
+
+/** Writes one stat record, including its leading size[2]. */
+export function writeDir(w: Writer, d: Dir, dialect: Dialect): void {
+  const start = w.pos;
+  w.u16(0);
+  w.u16(d.type);
+  w.u32(d.dev);
+  w.qid(d.qid);
+  w.u32(d.mode);
+  w.u32(d.atime);
+  w.u32(d.mtime);
+  w.u64(d.length);
+  w.str(d.name);
+  w.str(d.uid);
+  w.str(d.gid);
+  w.str(d.muid);
+  if (dialect !== '9P2000') {
+    w.str(d.extension ?? '');
+    w.u32(d.nUid ?? 0xffffffff);
+    w.u32(d.nGid ?? 0xffffffff);
+    w.u32(d.nMuid ?? 0xffffffff);
+  }
+  const n = w.pos - start - 2;
+  if (n > 0xffff) throw malformed(`stat record of ${n} bytes`);
+  w.patch16(start, n);
+}
+
+/** Reads one stat record (with its size[2]) and checks that the size matches its fields. */
+export function readDir(r: Reader, dialect: Dialect): Dir {
+  const size = r.u16();
+  r.need(size);
+  const end = r.pos + size;
+  const inner = new Reader(r.buf, r.pos, end);
+  const d: Dir = {
+    type: inner.u16(),
+    dev: inner.u32(),
+    qid: inner.qid(),
+    mode: inner.u32(),
+    atime: inner.u32(),
+    mtime: inner.u32(),
+    length: inner.u64(),
+    name: inner.str(),
+    uid: inner.str(),
+    gid: inner.str(),
+    muid: inner.str(),
+  };
+  if (dialect !== '9P2000') {
+    d.extension = inner.str();
+    d.nUid = inner.u32();
+    d.nGid = inner.u32();
+    d.nMuid = inner.u32();
+  }
+  inner.done('stat record');
+  r.pos = end;
+  return d;
+}
+
+/** The stat record as bytes (for directory reads). */
+export function packDir(d: Dir, dialect: Dialect): Buffer {
+  const w = new Writer(128);
+  writeDir(w, d, dialect);
+  return Buffer.from(w.buf.subarray(0, w.pos));
+}
+
+/** Splits a 9P2000/.u directory read payload into stat records. */
+export function unpackDirs(data: Buffer, dialect: Dialect): Dir[] {
+  const r = new Reader(data, 0, data.length);
+  const out: Dir[] = [];
+  while (r.pos < r.end) out.push(readDir(r, dialect));
+  return out;
+}
+
+/** A "don't touch" stat for Twstat (stat(5)): every field ~0 or empty. Override what to change. */
+export function nullDir(): Dir {
+  const ones = 0xffffffff;
+  return {
+    type: 0xffff, dev: ones, qid: { type: 0xff, version: ones, path: 0xffffffffffffffffn }, mode: ones,
+    atime: ones, mtime: ones, length: Number.MAX_SAFE_INTEGER, name: '', uid: '', gid: '', muid: '',
+    extension: '', nUid: ones, nGid: ones, nMuid: ones,
+  };
+}
+
+/** True when a Twstat length field means "don't touch" (all ones, as far as a number holds). */
+export function isDontTouchLength(n: number): boolean {
+  return n >= Number.MAX_SAFE_INTEGER;
+}
+
+/** The bytes of one .L dirent: qid[13] offset[8] type[1] name[s]. */
+export function direntSize(name: string): number {
+  return QID_SIZE + 8 + 1 + 2 + Buffer.byteLength(name, 'utf8');
+}
+
+/** Writes one .L dirent. */
+export function writeDirent(w: Writer, e: Dirent): void {
+  w.qid(e.qid);
+  w.u64(e.offset);
+  w.u8(e.type);
+  w.str(e.name);
+}
+
+/** Packs dirents into an Rreaddir payload, stopping before the first that would pass `count` bytes. */
+export function packDirents(entries: Iterable<Dirent>, count: number): { data: Buffer; n: number } {
+  const w = new Writer(Math.min(count, 64 * 1024) || 64);
+  let n = 0;
+  for (const e of entries) {
+    if (w.pos + direntSize(e.name) > count) break;
+    writeDirent(w, e);
+    n++;
+  }
+  return { data: Buffer.from(w.buf.subarray(0, w.pos)), n };
+}
+
+/** Splits an Rreaddir payload into dirents. */
+export function unpackDirents(data: Buffer): Dirent[] {
+  const r = new Reader(data, 0, data.length);
+  const out: Dirent[] = [];
+  while (r.pos < r.end) {
+    const qid: Qid = r.qid();
+    out.push({ qid, offset: r.u64(), type: r.u8(), name: r.str() });
+  }
+  return out;
+}

@@ -1,0 +1,178 @@
+/**
+ * Little-endian readers and writers of 9P fields. The Reader never copies: `bytes()` returns a
+ * view. The Writer fills a growable scratch buffer that one encode call owns at a time.
+ */
+import { Errno, NinepError } from './errors.js';
+import { QID_SIZE } from './constants.js';
+import type { Qid } from './fcall.js';
+
+const TWO32 = 0x1_0000_0000;
+
+/** A malformed message: what the framer and decoder throw. */
+export function malformed(why: string): NinepError {
+  return new NinepError(`malformed 9P message: ${why}`, Errno.EPROTO);
+}
+
+/** Reads fields from `buf[pos, end)`; any read past `end` throws a malformed-message error. */
+export class Reader {
+  constructor(
+    readonly buf: Buffer,
+    public pos: number,
+    public end: number,
+  ) {}
+
+  need(n: number): void {
+    if (this.pos + n > this.end) throw malformed(`${n} bytes wanted at ${this.pos}, ${this.end - this.pos} left`);
+  }
+
+  u8(): number {
+    this.need(1);
+    return this.buf[this.pos++]!;
+  }
+
+  u16(): number {
+    this.need(2);
+    const v = this.buf.readUInt16LE(this.pos);
+    this.pos += 2;
+    return v;
+  }
+
+  u32(): number {
+    this.need(4);
+    const v = this.buf.readUInt32LE(this.pos);
+    this.pos += 4;
+    return v;
+  }
+
+  /** An 8-byte field as a number (exact up to 2^53). */
+  u64(): number {
+    this.need(8);
+    const lo = this.buf.readUInt32LE(this.pos);
+    const hi = this.buf.readUInt32LE(this.pos + 4);
+    this.pos += 8;
+    return hi * TWO32 + lo;
+  }
+
+  /** An 8-byte field, all 64 bits. */
+  u64big(): bigint {
+    this.need(8);
+    const v = this.buf.readBigUInt64LE(this.pos);
+    this.pos += 8;
+    return v;
+  }
+
+  str(): string {
+    const n = this.u16();
+    this.need(n);
+    const s = this.buf.toString('utf8', this.pos, this.pos + n);
+    this.pos += n;
+    return s;
+  }
+
+  /** A view of the next n bytes (no copy). */
+  bytes(n: number): Buffer {
+    this.need(n);
+    const b = this.buf.subarray(this.pos, this.pos + n);
+    this.pos += n;
+    return b;
+  }
+
+  qid(): Qid {
+    this.need(QID_SIZE);
+    const b = this.buf;
+    const p = this.pos;
+    this.pos += QID_SIZE;
+    return { type: b[p]!, version: b.readUInt32LE(p + 1), path: b.readBigUInt64LE(p + 5) };
+  }
+
+  /** Throws unless every byte was consumed: a message must fill its frame exactly. */
+  done(what: string): void {
+    if (this.pos !== this.end) throw malformed(`${this.end - this.pos} trailing bytes after ${what}`);
+  }
+}
+
+/** Writes fields into a growable buffer; `pos` is the next byte. */
+export class Writer {
+  buf: Buffer;
+  pos = 0;
+
+  constructor(size = 8192) {
+    this.buf = Buffer.allocUnsafe(size);
+  }
+
+  reset(): this {
+    this.pos = 0;
+    return this;
+  }
+
+  ensure(n: number): void {
+    if (this.pos + n <= this.buf.length) return;
+    let size = this.buf.length * 2;
+    while (size < this.pos + n) size *= 2;
+    const b = Buffer.allocUnsafe(size);
+    this.buf.copy(b, 0, 0, this.pos);
+    this.buf = b;
+  }
+
+  u8(v: number): void {
+    this.ensure(1);
+    this.buf[this.pos++] = v & 0xff;
+  }
+
+  u16(v: number): void {
+    this.ensure(2);
+    this.buf.writeUInt16LE(v & 0xffff, this.pos);
+    this.pos += 2;
+  }
+
+  u32(v: number): void {
+    this.ensure(4);
+    this.buf.writeUInt32LE(v >>> 0, this.pos);
+    this.pos += 4;
+  }
+
+  u64(v: number): void {
+    this.ensure(8);
+    this.buf.writeUInt32LE(v % TWO32 >>> 0, this.pos);
+    this.buf.writeUInt32LE(Math.floor(v / TWO32) >>> 0, this.pos + 4);
+    this.pos += 8;
+  }
+
+  u64big(v: bigint): void {
+    this.ensure(8);
+    this.buf.writeBigUInt64LE(BigInt.asUintN(64, v), this.pos);
+    this.pos += 8;
+  }
+
+  str(s: string): void {
+    const n = Buffer.byteLength(s, 'utf8');
+    if (n > 0xffff) throw new NinepError(`string of ${n} bytes does not fit a 9P string`, Errno.ENAMETOOLONG);
+    this.ensure(2 + n);
+    this.buf.writeUInt16LE(n, this.pos);
+    this.buf.write(s, this.pos + 2, n, 'utf8');
+    this.pos += 2 + n;
+  }
+
+  bytes(b: Uint8Array): void {
+    this.ensure(b.length);
+    this.buf.set(b, this.pos);
+    this.pos += b.length;
+  }
+
+  qid(q: Qid): void {
+    this.ensure(QID_SIZE);
+    this.buf[this.pos] = q.type;
+    this.buf.writeUInt32LE(q.version >>> 0, this.pos + 1);
+    this.buf.writeBigUInt64LE(BigInt.asUintN(64, q.path), this.pos + 5);
+    this.pos += QID_SIZE;
+  }
+
+  /** Writes a u16 at an earlier position (for a length known only afterwards). */
+  patch16(at: number, v: number): void {
+    this.buf.writeUInt16LE(v, at);
+  }
+
+  patch32(at: number, v: number): void {
+    this.buf.writeUInt32LE(v >>> 0, at);
+  }
+}

@@ -1,0 +1,62 @@
+/**
+ * The one transport interface: an ordered, framed, duplex channel of 9P messages.
+ * TCP, Unix sockets, the in-process pair and (later) shared-memory rings all implement it,
+ * so the server and the client never know which one they run over.
+ */
+
+/** What a Conn delivers to its owner. */
+export interface ConnHandler {
+  /**
+   * One whole frame (size[4] included), in arrival order. The Buffer may be a view into a
+   * larger receive buffer: keep it only as long as the message needs it.
+   */
+  frame(frame: Buffer): void;
+  /** Called once when the channel is gone: `err` says why, undefined for an orderly close. */
+  close(err?: Error): void;
+}
+
+export interface Conn {
+  /** A dial string naming the peer, e.g. `tcp!127.0.0.1!41234` or `unix!/run/x.sock`. */
+  readonly remote: string;
+  /** A dial string naming this end. */
+  readonly local: string;
+  /** True once closed (by either side). */
+  readonly closed: boolean;
+
+  /**
+   * Starts delivery to `handler`. Call once; frames received before are held until then.
+   */
+  start(handler: ConnHandler): void;
+
+  /**
+   * Queues one frame, given whole or as parts that are written back to back without being
+   * concatenated. Frames queued in the same tick are written together (corked). Returns false
+   * when the send buffer is above its high-water mark: the caller should wait for `drain()`
+   * before queueing much more. Sending on a closed Conn is a no-op returning false.
+   */
+  send(frame: Buffer | readonly Buffer[]): boolean;
+
+  /** Resolves when the send buffer has drained below its high-water mark (or the Conn closed). */
+  drain(): Promise<void>;
+
+  /** Stops delivering frames (receive backpressure) until `resume()`. */
+  pause(): void;
+  resume(): void;
+
+  /** Largest frame accepted from the peer; a larger size field closes the Conn with a FrameError. */
+  setMaxFrame(n: number): void;
+
+  /** Closes the channel; the handler's `close` is called with `err`. Idempotent. */
+  close(err?: Error): void;
+}
+
+/** A bound server endpoint. */
+export interface Listener {
+  /** The dial string clients use to reach it (with the real port when 0 was asked for). */
+  readonly addr: string;
+  /** Stops accepting; existing Conns stay open. */
+  close(): Promise<void>;
+}
+
+/** Default largest frame before version negotiation lowers it: 8 MiB + IOHDRSZ. */
+export const DEFAULT_MAX_FRAME = 8 * 1024 * 1024 + 24;

@@ -1,0 +1,115 @@
+/**
+ * Dial and listen on TCP and Unix sockets by dial string.
+ */
+import * as net from 'node:net';
+import { promises as fsp } from 'node:fs';
+import { Errno, NinepError } from '@prose/protocol';
+import type { Conn, Listener } from './conn.js';
+import { formatDialString, parseDialString } from './dialstring.js';
+import { SocketConn } from './socket-conn.js';
+
+export interface DialOptions {
+  /** Give up after this many ms (default 10000). */
+  timeoutMs?: number;
+  signal?: AbortSignal;
+  maxFrame?: number;
+}
+
+function socketNames(s: net.Socket, unixPath?: string): { remote: string; local: string } {
+  if (unixPath !== undefined) return { remote: `unix!${unixPath}`, local: `unix!${unixPath}` };
+  return {
+    remote: formatDialString({ net: 'tcp', host: s.remoteAddress ?? '?', port: s.remotePort ?? 0 }),
+    local: formatDialString({ net: 'tcp', host: s.localAddress ?? '?', port: s.localPort ?? 0 }),
+  };
+}
+
+/** Connects to a dial string (`tcp!host!port`, `unix!/path`). Rejects with a NinepError. */
+export function dial(addr: string, opts: DialOptions = {}): Promise<Conn> {
+  const a = parseDialString(addr);
+  return new Promise((resolve, reject) => {
+    const socket = a.net === 'unix' ? net.createConnection({ path: a.path }) : net.createConnection({ host: a.host, port: a.port });
+    const timer = setTimeout(() => fail(new NinepError(`dial ${addr}: timed out`, Errno.ETIMEDOUT)), opts.timeoutMs ?? 10000);
+    const onAbort = () => fail(new NinepError(`dial ${addr}: interrupted`, Errno.EINTR));
+    opts.signal?.addEventListener('abort', onAbort, { once: true });
+    function cleanup() {
+      clearTimeout(timer);
+      opts.signal?.removeEventListener('abort', onAbort);
+      socket.removeListener('error', fail);
+    }
+    function fail(err: Error) {
+      cleanup();
+      socket.destroy();
+      const e = NinepError.from(err);
+      reject(new NinepError(`dial ${addr}: ${e.ename}`, e.errno));
+    }
+    socket.once('error', fail);
+    socket.once('connect', () => {
+      cleanup();
+      if (a.net === 'tcp') socket.setNoDelay(true);
+      resolve(new SocketConn(socket, socketNames(socket, a.net === 'unix' ? a.path : undefined), opts.maxFrame));
+    });
+  });
+}
+
+export interface ListenOptions {
+  maxFrame?: number;
+  /** TCP listen backlog. */
+  backlog?: number;
+}
+
+/**
+ * Listens on a dial string and calls `onConn` for every accepted connection. `tcp!host!0`
+ * binds a free port (see `Listener.addr`). A stale Unix socket file (nobody listening) is
+ * replaced; a live one is an error (EADDRINUSE).
+ */
+export async function listen(addr: string, onConn: (c: Conn) => void, opts: ListenOptions = {}): Promise<Listener> {
+  const a = parseDialString(addr);
+  const server = net.createServer({ pauseOnConnect: true }, (socket) => {
+    if (a.net === 'tcp') socket.setNoDelay(true);
+    onConn(new SocketConn(socket, socketNames(socket, a.net === 'unix' ? a.path : undefined), opts.maxFrame));
+  });
+  server.on('error', () => {});
+  const bind = () =>
+    new Promise<void>((resolve, reject) => {
+      const onErr = (err: Error) => reject(err);
+      server.once('error', onErr);
+      const done = () => {
+        server.removeListener('error', onErr);
+        resolve();
+      };
+      if (a.net === 'unix') server.listen({ path: a.path, backlog: opts.backlog ?? 511 }, done);
+      else server.listen({ host: a.host === '*' ? '::' : a.host, port: a.port, backlog: opts.backlog ?? 511 }, done);
+    });
+  try {
+    await bind();
+  } catch (err) {
+    if (a.net !== 'unix' || (err as NodeJS.ErrnoException).code !== 'EADDRINUSE' || (await unixAlive(a.path))) {
+      const e = NinepError.from(err);
+      throw new NinepError(`listen ${addr}: ${e.ename}`, e.errno);
+    }
+    await fsp.unlink(a.path).catch(() => {});
+    await bind();
+  }
+  let bound = addr;
+  const info = server.address();
+  if (info && typeof info === 'object') bound = formatDialString({ net: 'tcp', host: a.net === 'tcp' ? a.host : '', port: info.port });
+  return {
+    addr: bound,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        if (a.net === 'unix') fsp.unlink(a.path).catch(() => {});
+      }),
+  };
+}
+
+function unixAlive(path: string): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = net.createConnection({ path });
+    s.once('connect', () => {
+      s.destroy();
+      resolve(true);
+    });
+    s.once('error', () => resolve(false));
+  });
+}
