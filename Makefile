@@ -1,0 +1,53 @@
+# The PROSE mesh. `make run` and `make test` each install what they need first.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+NPM_STAMP := node_modules/.package-lock.json
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
+.PHONY: help deps sysdeps build run test test-fuzz-long bench bench-core lint clean
+
+help:
+	@echo "make run    - start a local mesh and a demo partition, printing what it does"
+	@echo "make test   - run every test (unit, conformance, interop with diod and nats-server)"
+	@echo "make bench  - run the benchmark suites, write bench-results/<suite>.json"
+	@echo "make lint   - type-check libraries, services and tests"
+
+# Debian packages the tests and the demo start as real peers.
+sysdeps:
+	@need=0; \
+	for b in diod nats-server; do command -v $$b >/dev/null 2>&1 || [ -x /usr/sbin/$$b ] || need=1; done; \
+	if [ $$need = 1 ]; then \
+	  echo "installing diod and nats-server (apt-get)"; \
+	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq diod nats-server >/dev/null; \
+	fi
+
+$(NPM_STAMP): package.json package-lock.json
+	npm ci --no-audit --no-fund
+	@touch $(NPM_STAMP)
+
+deps: sysdeps $(NPM_STAMP)
+
+build: $(NPM_STAMP)
+	npx tsc -b
+
+run: deps build
+	node scripts/run.js
+
+test: deps build
+	node scripts/test.js
+
+test-fuzz-long: deps build
+	PROSE_FUZZ_FRAMES=1000000 npx jest test/fuzz
+
+bench: deps build
+	node test/bench/run.js all
+
+bench-core: deps build
+	node test/bench/run.js core
+
+lint: $(NPM_STAMP)
+	npx tsc -b && npx tsc -p tsconfig.test.json
+
+clean:
+	npx tsc -b --clean
+	rm -rf bench-results .jest-results.json
