@@ -9,6 +9,8 @@ import type { Dialect, Fcall, Qid } from './fcall.js';
 import { Reader, Writer, malformed } from './wire.js';
 
 const scratch = new Writer(64 * 1024);
+/** Above this an 8-byte readdir cookie is not exact as a number. */
+const MAX_EXACT = BigInt(Number.MAX_SAFE_INTEGER);
 
 /**
  * Encodes a message into one frame (size[4] type[1] tag[2] body). Copies the payload once;
@@ -108,7 +110,8 @@ function writeMessage(w: Writer, f: Fcall, d: Dialect): Buffer | undefined {
     case MsgType.Rxattrwalk: w.u64(f.size); break;
     case MsgType.Txattrcreate: w.u32(f.fid); w.str(f.name); w.u64(f.attrSize); w.u32(f.flags); break;
     case MsgType.Rxattrcreate: break;
-    case MsgType.Treaddir: w.u32(f.fid); w.u64(f.offset); w.u32(f.count); break;
+    case MsgType.Treaddir:
+      w.u32(f.fid); if (f.cookie !== undefined) w.u64big(f.cookie); else w.u64(f.offset); w.u32(f.count); break;
     case MsgType.Rreaddir: w.u32(f.data.length); return f.data;
     case MsgType.Tfsync: w.u32(f.fid); w.u32(f.datasync); break;
     case MsgType.Rfsync: break;
@@ -234,7 +237,10 @@ function readBody(r: Reader, type: MsgType, tag: number, d: Dialect): Fcall {
     case MsgType.Rxattrwalk: return { type, tag, size: r.u64() };
     case MsgType.Txattrcreate: return { type, tag, fid: r.u32(), name: r.str(), attrSize: r.u64(), flags: r.u32() };
     case MsgType.Rxattrcreate: return { type, tag };
-    case MsgType.Treaddir: return { type, tag, fid: r.u32(), offset: r.u64(), count: r.u32() };
+    case MsgType.Treaddir: {
+      const fid = r.u32(), off = r.u64big(), count = r.u32();
+      return off > MAX_EXACT ? { type, tag, fid, offset: Number(off), count, cookie: off } : { type, tag, fid, offset: Number(off), count };
+    }
     case MsgType.Rreaddir: return { type, tag, data: r.bytes(r.u32()) };
     case MsgType.Tfsync: return { type, tag, fid: r.u32(), datasync: r.u32() };
     case MsgType.Rfsync: return { type, tag };

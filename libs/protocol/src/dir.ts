@@ -6,6 +6,9 @@ import { QID_SIZE } from './constants.js';
 import type { Dialect, Dir, Dirent, Qid } from './fcall.js';
 import { Reader, Writer, malformed } from './wire.js';
 
+/** Above this an 8-byte readdir cookie is not exact as a number: Dirent.cookie carries it. */
+const MAX_EXACT = BigInt(Number.MAX_SAFE_INTEGER);
+
 /** Writes one stat record, including its leading size[2]. */
 export function writeDir(w: Writer, d: Dir, dialect: Dialect): void {
   const start = w.pos;
@@ -16,7 +19,11 @@ export function writeDir(w: Writer, d: Dir, dialect: Dialect): void {
   w.u32(d.mode);
   w.u32(d.atime);
   w.u32(d.mtime);
-  w.u64(d.length);
+  if (isDontTouchLength(d.length)) {
+    // "don't touch" is ~0 on the wire; as a number it is anything from 2^53-1 up.
+    w.u32(0xffffffff);
+    w.u32(0xffffffff);
+  } else w.u64(d.length);
   w.str(d.name);
   w.str(d.uid);
   w.str(d.gid);
@@ -100,7 +107,8 @@ export function direntSize(name: string): number {
 /** Writes one .L dirent. */
 export function writeDirent(w: Writer, e: Dirent): void {
   w.qid(e.qid);
-  w.u64(e.offset);
+  if (e.cookie !== undefined) w.u64big(e.cookie);
+  else w.u64(e.offset);
   w.u8(e.type);
   w.str(e.name);
 }
@@ -123,7 +131,10 @@ export function unpackDirents(data: Buffer): Dirent[] {
   const out: Dirent[] = [];
   while (r.pos < r.end) {
     const qid: Qid = r.qid();
-    out.push({ qid, offset: r.u64(), type: r.u8(), name: r.str() });
+    const off = r.u64big();
+    const e: Dirent = { qid, offset: Number(off), type: r.u8(), name: r.str() };
+    if (off > MAX_EXACT) e.cookie = off;
+    out.push(e);
   }
   return out;
 }

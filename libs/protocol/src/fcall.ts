@@ -44,6 +44,11 @@ export interface Dirent {
   qid: Qid;
   /** Cookie to pass as Treaddir.offset to continue after this entry. */
   offset: number;
+  /**
+   * The exact cookie, present only when it is above 2^53 and so not exact in `offset` (ext4's
+   * hash cookies are 63-bit): send it back as Treaddir.cookie.
+   */
+  cookie?: bigint;
   /** DT_* type. */
   type: number;
   name: string;
@@ -116,7 +121,11 @@ export interface Txattrwalk extends Base { type: MsgType.Txattrwalk; fid: number
 export interface Rxattrwalk extends Base { type: MsgType.Rxattrwalk; size: number }
 export interface Txattrcreate extends Base { type: MsgType.Txattrcreate; fid: number; name: string; attrSize: number; flags: number }
 export interface Rxattrcreate extends Base { type: MsgType.Rxattrcreate }
-export interface Treaddir extends Base { type: MsgType.Treaddir; fid: number; offset: number; count: number }
+export interface Treaddir extends Base {
+  type: MsgType.Treaddir; fid: number; offset: number; count: number;
+  /** The exact offset when it is above 2^53 (see Dirent.cookie); encode prefers it to `offset`. */
+  cookie?: bigint;
+}
 export interface Rreaddir extends Base { type: MsgType.Rreaddir; data: Buffer }
 export interface Tfsync extends Base { type: MsgType.Tfsync; fid: number; datasync: number }
 export interface Rfsync extends Base { type: MsgType.Rfsync }

@@ -80,7 +80,7 @@ const FIELDS: Record<number, Field[]> = {
   [MsgType.Rxattrwalk]: F('size'),
   [MsgType.Txattrcreate]: F('fid name:str attrSize flags'),
   [MsgType.Rxattrcreate]: [],
-  [MsgType.Treaddir]: F('fid offset count'),
+  [MsgType.Treaddir]: F('fid offset count cookie:big'),
   [MsgType.Rreaddir]: F('data:data'),
   [MsgType.Tfsync]: F('fid datasync'),
   [MsgType.Rfsync]: [],
@@ -331,7 +331,7 @@ export function parseFcall(line: string): Fcall {
 }
 
 /** Fields that exist only in some dialects and may be left out. */
-const OPTIONAL = new Set(['nUname', 'errno', 'extension']);
+const OPTIONAL = new Set(['nUname', 'errno', 'extension', 'cookie']);
 
 // ---- matching, for transcripts -------------------------------------------------------
 
