@@ -40,10 +40,10 @@ test-fuzz-long: deps build
 	PROSE_FUZZ_FRAMES=1000000 npx jest test/fuzz
 
 bench: deps build
-	node test/bench/run.js all
+	node dist/test/bench/main.js all
 
 bench-core: deps build
-	node test/bench/run.js core
+	node dist/test/bench/main.js core
 
 lint: $(NPM_STAMP)
 	npx tsc -b && npx tsc -p tsconfig.test.json

@@ -28,8 +28,8 @@ export class SocketConn implements Conn {
     this.framer = new Framer(maxFrame);
     socket.on('data', (chunk: Buffer) => this.onData(chunk));
     socket.on('drain', () => this.wakeDrain());
-    socket.on('error', (err) => this.finish(err));
-    socket.on('close', () => this.finish(undefined));
+    socket.on('error', (err) => this.finish(err, true));
+    socket.on('close', () => this.finish(undefined, false));
     socket.on('end', () => socket.end());
     socket.pause();
   }
@@ -55,6 +55,7 @@ export class SocketConn implements Conn {
       this.corked = true;
       this.socket.cork();
       process.nextTick(() => {
+        if (!this.corked) return;
         this.corked = false;
         this.socket.uncork();
       });
@@ -87,14 +88,24 @@ export class SocketConn implements Conn {
     this.framer.maxSize = n;
   }
 
+  /**
+   * Closes the channel. Frames already queued are still written (the socket is ended, not
+   * destroyed), so a reply sent just before a protocol error reaches the peer; a peer that
+   * does not close its side within a second is cut off.
+   */
   close(err?: Error): void {
     if (this.isClosed) return;
-    if (err) this.socket.destroy();
-    else this.socket.end();
-    this.finish(err);
+    if (this.corked) {
+      this.corked = false;
+      this.socket.uncork();
+    }
+    this.socket.end();
+    setTimeout(() => this.socket.destroy(), 1000).unref();
+    this.finish(err, false);
   }
 
   private onData(chunk: Buffer): void {
+    if (this.isClosed) return;
     try {
       this.framer.push(chunk, (f) => {
         if (this.paused || !this.handler || this.held.length > 0) this.held.push(f);
@@ -117,11 +128,11 @@ export class SocketConn implements Conn {
     for (const f of w) f();
   }
 
-  private finish(err: Error | undefined): void {
+  private finish(err: Error | undefined, destroy: boolean): void {
     if (this.isClosed) return;
     this.isClosed = true;
     this.closeErr = err;
-    if (err) this.socket.destroy();
+    if (destroy) this.socket.destroy();
     this.wakeDrain();
     this.handler?.close(err);
   }

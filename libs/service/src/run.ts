@@ -1,0 +1,126 @@
+/**
+ * What every service's main does, in one place: read the configuration, build the 9P tree,
+ * listen on every configured address, answer grpc.health.v1, and on SIGTERM drain and exit 0.
+ * A service's main.ts is then a few lines: `runMain(def)`.
+ */
+import { Server, consoleLogger, type Logger, type ServerOptions, type Srv } from '@prose/server';
+import type { Listener } from '@prose/transport';
+import { ConfigError, loadConfig, usage, type Config, type ConfigSpec } from './config.js';
+import { startHealth, type HealthServer } from './health.js';
+
+/** Options every service has. */
+export const COMMON_OPTIONS: ConfigSpec = {
+  listen: { type: 'list', env: 'PROSE_LISTEN', default: ['tcp!127.0.0.1!0'], help: '9P listen addresses (tcp!host!port, unix!/path); repeatable' },
+  health: { type: 'string', env: 'PROSE_HEALTH', default: 'tcp!127.0.0.1!0', help: 'gRPC health address (tcp!host!port), or "none"' },
+  'max-msize': { type: 'number', env: 'PROSE_MAX_MSIZE', default: 8 * 1024 * 1024 + 24, help: 'largest msize offered' },
+  'drain-ms': { type: 'number', env: 'PROSE_DRAIN_MS', default: 5000, help: 'how long SIGTERM waits for in-flight requests' },
+  debug: { type: 'boolean', short: 'D', env: 'PROSE_DEBUG', default: false, help: 'trace every 9P message to stderr' },
+};
+
+/** What a service provides: its name, its own options, and how to build its file tree. */
+export interface ServiceDef<A = unknown> {
+  name: string;
+  /** Options of this service, besides COMMON_OPTIONS. */
+  options?: ConfigSpec;
+  /**
+   * Builds the served tree from the configuration. Throw ConfigError for bad values.
+   * `close` (optional) runs after the 9P server has drained.
+   */
+  build(cfg: Config, ctx: { logger: Logger }): Promise<BuiltService<A>> | BuiltService<A>;
+}
+
+export interface BuiltService<A = unknown> {
+  srv: Srv<A>;
+  serverOptions?: ServerOptions;
+  close?(): Promise<void> | void;
+}
+
+export interface RunningService {
+  readonly name: string;
+  readonly config: Config;
+  /** The bound 9P addresses (real ports). */
+  readonly addrs: string[];
+  readonly health: HealthServer | undefined;
+  readonly server: Server;
+  /** Drain and stop: health NOT_SERVING, no new connections, in-flight requests finish. */
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts a service in this process. Prints `listening <addr>` for every 9P address and
+ * `health <addr>` to stdout, which is how parents and tests learn the real ports.
+ */
+export async function startService<A>(def: ServiceDef<A>, argv: readonly string[], env: NodeJS.ProcessEnv = process.env, logger: Logger = consoleLogger): Promise<RunningService> {
+  const spec = { ...COMMON_OPTIONS, ...def.options };
+  const cfg = loadConfig(spec, argv, env);
+  if (cfg.help) {
+    process.stdout.write(usage(def.name, spec) + '\n');
+    process.exit(0);
+  }
+  const listen = cfg.listen as string[];
+  if (listen.length === 0) throw new ConfigError('listen: at least one address is needed');
+  const built = await def.build(cfg, { logger });
+  const trace = cfg.debug ? (line: string) => process.stderr.write(`${def.name} ${line}\n`) : undefined;
+  const server = new Server(built.srv as Srv<unknown>, {
+    maxMsize: cfg['max-msize'] as number,
+    logger,
+    trace,
+    ...built.serverOptions,
+  });
+  const listeners: Listener[] = [];
+  let health: HealthServer | undefined;
+  try {
+    for (const a of listen) listeners.push(await server.listen(a));
+    if (cfg.health !== 'none') health = await startHealth(cfg.health as string, `prose.${def.name}`);
+  } catch (e) {
+    await Promise.all(listeners.map((l) => l.close()));
+    await server.close({ timeoutMs: 0 });
+    await built.close?.();
+    throw e;
+  }
+  for (const l of listeners) process.stdout.write(`listening ${l.addr}\n`);
+  if (health) process.stdout.write(`health ${health.addr}\n`);
+  let stopping: Promise<void> | undefined;
+  return {
+    name: def.name,
+    config: cfg,
+    addrs: listeners.map((l) => l.addr),
+    health,
+    server,
+    stop: () =>
+      (stopping ??= (async () => {
+        health?.setServing(false);
+        await server.close({ timeoutMs: cfg['drain-ms'] as number });
+        await built.close?.();
+        await health?.close();
+      })()),
+  };
+}
+
+/**
+ * A service's whole main: start, and on SIGTERM/SIGINT drain and exit 0. A bad configuration
+ * prints `<name>: <reason>` and exits 2; any other start failure exits 1.
+ */
+export function runMain<A>(def: ServiceDef<A>): void {
+  startService(def, process.argv.slice(2)).then(
+    (svc) => {
+      const stop = (sig: string) => {
+        process.stderr.write(`${def.name}: ${sig}, draining\n`);
+        svc.stop().then(
+          () => process.exit(0),
+          (e) => {
+            process.stderr.write(`${def.name}: stop failed: ${(e as Error).stack}\n`);
+            process.exit(1);
+          },
+        );
+      };
+      process.once('SIGTERM', () => stop('SIGTERM'));
+      process.once('SIGINT', () => stop('SIGINT'));
+    },
+    (e) => {
+      const bad = e instanceof ConfigError;
+      process.stderr.write(`${def.name}: ${bad ? 'bad configuration: ' : ''}${(e as Error).message}\n`);
+      process.exit(bad ? 2 : 1);
+    },
+  );
+}

@@ -1,0 +1,37 @@
+/**
+ * Smoke run of suite `core` (a few iterations) so the benchmark keeps working; the real run is
+ * `make bench-core`. Needs the built peers (dist/test/bench), which `make test` builds first.
+ */
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { promises as fsp } from 'node:fs';
+import { CORE_CASES, ratios, runCore } from './core.js';
+import { table, writeResults } from './stats.js';
+import { haveDiod } from '../support/diod.js';
+
+jest.setTimeout(60000);
+
+test('suite core runs every case and mode and writes its JSON rows', async () => {
+  const rows = await runCore({ iterations: 40, warmup: 10, payloads: [64, 65536], placements: ['same-cpu'] });
+  const cases = CORE_CASES.filter((c) => c !== 'diod-tcp' || haveDiod());
+  expect(rows).toHaveLength(cases.length * 2 * 2);
+  for (const r of rows) {
+    expect(r.p50_us).toBeGreaterThan(0);
+    expect(r.p99_us).toBeGreaterThanOrEqual(r.p50_us);
+    expect(r.ops_per_s).toBeGreaterThan(0);
+    expect(['serial', 'pipelined16']).toContain(r.mode);
+  }
+  expect(new Set(rows.map((r) => r.case))).toEqual(new Set(cases));
+  expect(ratios(rows, 'prose-tcp', 'raw-tcp')).toHaveLength(4);
+  expect(table(rows).split('\n')).toHaveLength(rows.length + 2);
+
+  const dir = await fsp.mkdtemp(path.join(os.tmpdir(), 'prose-bench-out-'));
+  try {
+    const file = await writeResults('core', rows, {}, dir);
+    const json = JSON.parse(await fsp.readFile(file, 'utf8'));
+    expect(json.suite).toBe('core');
+    expect(Object.keys(json.rows[0])).toEqual(expect.arrayContaining(['case', 'mode', 'payload', 'p50_us', 'p99_us', 'ops_per_s']));
+  } finally {
+    await fsp.rm(dir, { recursive: true, force: true });
+  }
+});

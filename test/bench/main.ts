@@ -1,0 +1,73 @@
+/**
+ * `make bench` / `make bench-<suite>`: runs benchmark suites, prints their tables and writes
+ * bench-results/<suite>.json. Usage: node dist/test/bench/main.js <suite|all> [--iterations N]
+ * [--placement same-cpu,unpinned].
+ */
+import { CORE_CASES, ratios, runCore } from './core.js';
+import { currentAffinity } from './placement.js';
+import { table, writeResults, type Row } from './stats.js';
+import type { Placement } from './placement.js';
+
+interface SuiteArgs {
+  iterations?: number;
+  placements?: Placement[];
+}
+
+type Suite = (a: SuiteArgs) => Promise<{ rows: Row[]; notes: string[] }>;
+
+/** Every suite by name; each returns its rows and lines to print under its table. */
+const SUITES: Record<string, Suite> = {
+  async core(a) {
+    const rows = await runCore({ iterations: a.iterations, placements: a.placements, log: (l) => process.stderr.write(l + '\n') });
+    const notes: string[] = [];
+    for (const [x, y] of [['prose-tcp', 'diod-tcp'], ['prose-tcp', 'raw-tcp'], ['prose-unix', 'prose-tcp']] as const) {
+      notes.push(`\n${x} / ${y} (p50 ratio < 1 and ops ratio > 1 mean ${x} is faster):`);
+      for (const r of ratios(rows, x, y)) notes.push(`  ${r.placement.padEnd(9)} ${r.mode.padEnd(11)} ${String(r.payload).padStart(6)} B  p50 ×${r.p50_ratio}  ops/s ×${r.ops_ratio}`);
+    }
+    const capped = rows.find((r) => r.payload_sent !== undefined);
+    if (capped) notes.push(`\nnote: ${capped.case} negotiated a smaller msize; its ${capped.payload} B rows write ${capped.payload_sent} B per Twrite.`);
+    notes.push(`cases: ${CORE_CASES.join(', ')}`);
+    return { rows, notes };
+  },
+};
+
+/** Lets other suites register themselves (each suite module adds its entry). */
+export function addSuite(name: string, s: Suite): void {
+  SUITES[name] = s;
+}
+
+function parseArgs(argv: string[]): { suites: string[]; args: SuiteArgs } {
+  const args: SuiteArgs = {};
+  const suites: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    if (a === '--iterations') args.iterations = Number(argv[++i]);
+    else if (a === '--placement') args.placements = argv[++i]!.split(',') as Placement[];
+    else suites.push(a);
+  }
+  return { suites: suites.length ? suites : ['all'], args };
+}
+
+async function main(): Promise<void> {
+  const { suites, args } = parseArgs(process.argv.slice(2));
+  const names = suites.includes('all') ? Object.keys(SUITES) : suites;
+  for (const n of names) {
+    const suite = SUITES[n];
+    if (!suite) {
+      process.stderr.write(`bench: unknown suite "${n}" (have: ${Object.keys(SUITES).join(', ')})\n`);
+      process.exit(2);
+    }
+    process.stdout.write(`\n== suite ${n} (driver affinity now: ${currentAffinity()}) ==\n`);
+    const { rows, notes } = await suite(args);
+    process.stdout.write(table(rows) + '\n' + notes.join('\n') + '\n');
+    const file = await writeResults(n, rows, { when: new Date().toISOString() });
+    process.stdout.write(`wrote ${file}\n`);
+  }
+}
+
+if (require.main === module) {
+  main().catch((e) => {
+    process.stderr.write(`bench: ${(e as Error).stack}\n`);
+    process.exit(1);
+  });
+}

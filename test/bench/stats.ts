@@ -1,0 +1,57 @@
+/**
+ * Figures and tables for the benchmark suites: percentiles of latency samples, the row format
+ * every suite writes to bench-results/<suite>.json, and a plain-text table.
+ */
+import { promises as fsp } from 'node:fs';
+import * as path from 'node:path';
+
+/** One measured configuration. Extra fields (cpu_s, idle_cpu_pct, placement, …) are allowed. */
+export interface Row {
+  case: string;
+  mode: string;
+  payload: number;
+  p50_us: number;
+  p99_us: number;
+  ops_per_s: number;
+  [extra: string]: string | number;
+}
+
+/** Latency percentiles of per-operation samples (ns) and the rate over the wall time. */
+export function summarize(samplesNs: Float64Array | number[], wallNs: number, ops = samplesNs.length): { p50_us: number; p99_us: number; ops_per_s: number } {
+  const s = Float64Array.from(samplesNs).sort();
+  const pick = (q: number) => (s.length ? s[Math.min(s.length - 1, Math.floor(q * s.length))]! : 0);
+  return {
+    p50_us: round(pick(0.5) / 1000),
+    p99_us: round(pick(0.99) / 1000),
+    ops_per_s: Math.round((ops * 1e9) / wallNs),
+  };
+}
+
+export function round(x: number, digits = 1): number {
+  const f = 10 ** digits;
+  return Math.round(x * f) / f;
+}
+
+/** Human size: 64 B, 1 KiB, 64 KiB, 1 MiB. */
+export function sizeLabel(n: number): string {
+  if (n >= 1 << 20 && n % (1 << 20) === 0) return `${n >> 20} MiB`;
+  if (n >= 1024 && n % 1024 === 0) return `${n >> 10} KiB`;
+  return `${n} B`;
+}
+
+/** A fixed-width text table of rows, columns in the given order. */
+export function table(rows: Row[], columns: string[] = ['case', 'mode', 'placement', 'payload', 'p50_us', 'p99_us', 'ops_per_s']): string {
+  const cols = columns.filter((c) => rows.some((r) => r[c] !== undefined));
+  const cell = (r: Row, c: string) => (c === 'payload' ? sizeLabel(r.payload) : String(r[c] ?? ''));
+  const widths = cols.map((c) => Math.max(c.length, ...rows.map((r) => cell(r, c).length)));
+  const line = (vals: string[]) => vals.map((v, i) => (i < 2 || cols[i] === 'placement' ? v.padEnd(widths[i]!) : v.padStart(widths[i]!))).join('  ');
+  return [line(cols), line(widths.map((w) => '-'.repeat(w))), ...rows.map((r) => line(cols.map((c) => cell(r, c))))].join('\n');
+}
+
+/** Writes bench-results/<suite>.json = {"suite", "rows", ...meta}. Returns the path. */
+export async function writeResults(suite: string, rows: Row[], meta: Record<string, unknown> = {}, dir = 'bench-results'): Promise<string> {
+  await fsp.mkdir(dir, { recursive: true });
+  const file = path.join(dir, `${suite}.json`);
+  await fsp.writeFile(file, JSON.stringify({ suite, ...meta, rows }, null, 2) + '\n');
+  return file;
+}
