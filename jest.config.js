@@ -2,7 +2,9 @@
 /** @type {import('jest').Config} */
 module.exports = {
   testEnvironment: 'node',
-  roots: ['<rootDir>/libs', '<rootDir>/services', '<rootDir>/test'],
+  roots: ['<rootDir>'],
+  testPathIgnorePatterns: ['/node_modules/', '/dist/'],
+  modulePathIgnorePatterns: ['<rootDir>/dist/', '<rootDir>/libs/[^/]+/dist/', '<rootDir>/services/[^/]+/dist/'],
   testMatch: ['**/*.test.ts'],
   moduleNameMapper: {
     '^@prose/([a-z-]+)$': '<rootDir>/libs/$1/src/index.ts',
