@@ -4,6 +4,8 @@
  * [--placement same-cpu,unpinned].
  */
 import { CORE_CASES, ratios, runCore } from './core.js';
+import { channelTargets, latencySvg, runChannelBench } from './channel.js';
+import { promises as fsp } from 'node:fs';
 import { currentAffinity } from './placement.js';
 import { table, writeResults, type Row } from './stats.js';
 import type { Placement } from './placement.js';
@@ -30,6 +32,14 @@ const SUITES: Record<string, Suite> = {
     return { rows, notes };
   },
 };
+
+SUITES.channel = async (a) => {
+  const rows = await runChannelBench({ iterations: a.iterations, log: (l) => process.stderr.write(l + '\n') });
+  await fsp.mkdir('bench-results', { recursive: true });
+  await fsp.writeFile('bench-results/channel.svg', latencySvg(rows));
+  return { rows, notes: ['', ...channelTargets(rows), 'plot: bench-results/channel.svg'] };
+};
+
 
 /** Lets other suites register themselves (each suite module adds its entry). */
 export function addSuite(name: string, s: Suite): void {

@@ -1,0 +1,65 @@
+/**
+ * The native addon (native/prose_shm.cc), loaded on first use. Process mode needs it; thread
+ * mode does not. Where it is missing or fails to load, `loadAddon` throws a ShmError
+ * ('no-addon') that says why and how to build it.
+ */
+import * as path from 'node:path';
+import { ShmError } from './errors.js';
+
+export interface Watcher {
+  close(): void;
+  ref(): void;
+  unref(): void;
+}
+
+export interface Addon {
+  memfdCreate(name: string, size: number): number;
+  /** [size (-1 if not a regular file/memfd), seals, F_SEAL_SHRINK] */
+  fdInfo(fd: number): [number, number, number];
+  mapShared(fd: number, size: number): SharedArrayBuffer;
+  eventfd(): number;
+  signal(fd: number): void;
+  closeFd(fd: number): void;
+  unixListen(path: string, backlog: number): number;
+  unixAccept(fd: number): number;
+  unixConnect(path: string): number;
+  sendMsg(fd: number, buf: Buffer, len: number, fds: number[]): number;
+  recvMsg(fd: number, buf: Buffer): number[];
+  Watcher: new (fd: number, drainEventfd: boolean, cb: (status: number) => void) => Watcher;
+}
+
+/**
+ * Where the build puts the addon, relative to this file (src/ under Jest, dist/ when built).
+ * PROSE_SHM_ADDON overrides it (tests use a bogus path to check the no-addon behaviour).
+ */
+export const ADDON_PATH = process.env.PROSE_SHM_ADDON || path.join(__dirname, '..', 'build', 'Release', 'prose_shm.node');
+
+let cached: Addon | ShmError | undefined;
+
+/** The addon, or a ShmError('no-addon') explaining why process mode is unavailable. */
+export function loadAddon(): Addon {
+  if (cached === undefined) {
+    try {
+      if (process.platform !== 'linux') throw new Error(`platform ${process.platform} is not supported`);
+      cached = require(ADDON_PATH) as Addon;
+    } catch (err) {
+      const why = (err as Error).message.split('\n')[0];
+      cached = new ShmError(
+        'no-addon',
+        `shm: process mode needs the native addon (${why}); build it with \`npm run build:native -w @prose/shm\` (needs python3, make, g++); thread mode works without it`,
+      );
+    }
+  }
+  if (cached instanceof ShmError) throw cached;
+  return cached;
+}
+
+/** True when process mode can be used here. */
+export function haveAddon(): boolean {
+  try {
+    loadAddon();
+    return true;
+  } catch {
+    return false;
+  }
+}

@@ -1,0 +1,236 @@
+/**
+ * Channels between threads of one process: the segment is a SharedArrayBuffer, the doorbells
+ * are Atomics.notify/waitAsync on a word of it, and a MessagePort per channel is the liveness
+ * signal (its 'close' fires when the other thread closes it or is terminated).
+ */
+import { MessageChannel, type MessagePort } from 'node:worker_threads';
+import type { Listener } from '@prose/transport';
+import { threadCpus, shareOneCpu } from './affinity.js';
+import { Endpoint } from './channel.js';
+import { SHM_MODES, ShmConn, type ShmMode, type Signaller } from './conn.js';
+import { ShmError } from './errors.js';
+import { checkSegment, initSegment, makeLayout, wBell, type Layout, type LayoutOptions } from './layout.js';
+
+type WaitAsync = (ta: Int32Array, index: number, value: number) => { async: boolean; value: Promise<string> | string };
+const waitAsync = (Atomics as unknown as { waitAsync: WaitAsync }).waitAsync;
+
+/** Doorbells between threads: a counter word per side, Atomics.notify to ring, waitAsync to sleep. */
+export class ThreadSignaller implements Signaller {
+  onWake: () => void = () => {};
+  private waiting = false;
+  private closed = false;
+  private readonly w: Int32Array;
+
+  constructor(
+    sab: SharedArrayBuffer,
+    private readonly side: number,
+  ) {
+    this.w = new Int32Array(sab, 0, 1024);
+  }
+
+  ringPeer(): void {
+    const i = wBell(1 - this.side);
+    Atomics.add(this.w, i, 1);
+    Atomics.notify(this.w, i, 1);
+  }
+
+  prepare(): number {
+    return Atomics.load(this.w, wBell(this.side));
+  }
+
+  wait(token: number): void {
+    if (this.waiting || this.closed) return; // a pending wait is woken by the next ring anyway
+    const r = waitAsync(this.w, wBell(this.side), token);
+    if (!r.async) {
+      setImmediate(() => this.closed || this.onWake());
+      return;
+    }
+    this.waiting = true;
+    (r.value as Promise<string>).then(() => {
+      this.waiting = false;
+      if (!this.closed) this.onWake();
+    });
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    const i = wBell(this.side);
+    Atomics.add(this.w, i, 1);
+    Atomics.notify(this.w, i); // releases our own pending wait
+  }
+}
+
+export interface ShmConnectOptions extends LayoutOptions {
+  /** How this side waits (default adaptive). */
+  mode?: ShmMode;
+  /** Adaptive spin budget, µs (default 30). */
+  spinUs?: number;
+  /** Override the CPU-sharing detection (true: never spin). */
+  sharedCpu?: boolean;
+  /** Give up the handshake after this many ms (default 5000). */
+  timeoutMs?: number;
+}
+
+/** Two connected Conns in this thread over one segment (tests, embedding, benchmarks). */
+export function shmPair(opts: ShmConnectOptions = {}): [ShmConn, ShmConn] {
+  const layout = makeLayout(opts);
+  const sab = new SharedArrayBuffer(layout.size);
+  initSegment(sab, layout);
+  const mode = checkMode(opts.mode);
+  const make = (side: number) => {
+    const sig = new ThreadSignaller(sab, side);
+    const ep = new Endpoint(sab, layout, side, () => sig.ringPeer());
+    const name = `shm!pair!${side}`;
+    const c = new ShmConn(ep, sig, { mode, spinUs: opts.spinUs, sharedCpu: opts.sharedCpu ?? false, local: name, remote: `shm!pair!${1 - side}` });
+    sig.onWake = c.wake;
+    return c;
+  };
+  const a = make(0);
+  const b = make(1);
+  a.attachLiveness({ close: () => setImmediate(() => b.peerGone('peer closed')) });
+  b.attachLiveness({ close: () => setImmediate(() => a.peerGone('peer closed')) });
+  return [a, b];
+}
+
+function checkMode(m: ShmMode | undefined): ShmMode {
+  const mode = m ?? 'adaptive';
+  if (!SHM_MODES.includes(mode)) throw new ShmError('invalid', `shm: unknown mode "${String(m)}"`);
+  return mode;
+}
+
+interface DialMsg {
+  t: 'dial';
+  mode: ShmMode;
+  cpus: number[];
+  port: MessagePort;
+  layout: LayoutOptions;
+}
+
+interface OkMsg {
+  t: 'ok';
+  sab: SharedArrayBuffer;
+  ringSize: number;
+  slotCount: number;
+  slotSize: number;
+  mode: ShmMode;
+  cpus: number[];
+}
+
+export interface ShmThreadListener extends Listener {
+  /**
+   * A new endpoint port to hand to a thread (transfer it in postMessage or workerData); that
+   * thread calls `dialShmThread(port)` as often as it likes, one channel per call.
+   */
+  connectPort(): MessagePort;
+}
+
+export interface ShmListenOptions extends LayoutOptions {
+  /** Force this side's mode; by default each channel takes the mode its dialer asks for. */
+  mode?: ShmMode;
+  spinUs?: number;
+  sharedCpu?: boolean;
+  /** Largest segment a dialer may ask for, bytes (default 256 MiB). */
+  maxSegment?: number;
+}
+
+/**
+ * The clone multiplexer between threads: every dial through a port from `connectPort()` gets
+ * its own segment and Conn, passed to `onConn` (e.g. `server.serve`).
+ */
+export function listenShmThreads(onConn: (c: ShmConn) => void, opts: ShmListenOptions = {}): ShmThreadListener {
+  const ports = new Set<MessagePort>();
+  let closed = false;
+  return {
+    addr: 'shm!thread',
+    connectPort(): MessagePort {
+      if (closed) throw new ShmError('invalid', 'shm: listener closed');
+      const { port1, port2 } = new MessageChannel();
+      ports.add(port1);
+      port1.on('message', (m: DialMsg) => {
+        if (!m || m.t !== 'dial' || !m.port) return;
+        try {
+          onConn(acceptThread(m, opts));
+        } catch (err) {
+          m.port.postMessage({ t: 'err', message: (err as Error).message });
+          m.port.close();
+        }
+      });
+      port1.on('close', () => ports.delete(port1));
+      return port2;
+    },
+    close: async () => {
+      closed = true;
+      for (const p of ports) p.close();
+      ports.clear();
+    },
+  };
+}
+
+function acceptThread(m: DialMsg, opts: ShmListenOptions): ShmConn {
+  const layout = makeLayout({
+    ringSize: m.layout?.ringSize ?? opts.ringSize,
+    slotCount: m.layout?.slotCount ?? opts.slotCount,
+    slotSize: m.layout?.slotSize ?? opts.slotSize,
+  });
+  if (layout.size > (opts.maxSegment ?? 256 * 1024 * 1024)) throw new ShmError('invalid', `shm: segment of ${layout.size} bytes refused`);
+  const mode = checkMode(opts.mode ?? m.mode);
+  const sab = new SharedArrayBuffer(layout.size);
+  initSegment(sab, layout);
+  const cpus = threadCpus();
+  const conn = makeThreadConn(sab, layout, 0, mode, opts.spinUs, opts.sharedCpu ?? shareOneCpu(cpus, m.cpus ?? []), m.port);
+  const ok: OkMsg = { t: 'ok', sab, ...layoutWords(layout), mode, cpus };
+  m.port.postMessage(ok);
+  return conn;
+}
+
+const layoutWords = (l: Layout) => ({ ringSize: l.ringSize, slotCount: l.slotCount, slotSize: l.slotSize });
+
+function makeThreadConn(sab: SharedArrayBuffer, layout: Layout, side: number, mode: ShmMode, spinUs: number | undefined, sharedCpu: boolean, port: MessagePort): ShmConn {
+  const sig = new ThreadSignaller(sab, side);
+  const ep = new Endpoint(sab, layout, side, () => sig.ringPeer());
+  const conn = new ShmConn(ep, sig, { mode, spinUs, sharedCpu, local: 'shm!thread', remote: 'shm!thread' });
+  sig.onWake = conn.wake;
+  port.on('close', () => conn.peerGone('peer thread went away'));
+  port.on('message', () => {}); // keeps the port (and so the channel) referenced
+  conn.attachLiveness({ close: () => port.close() });
+  return conn;
+}
+
+/**
+ * Dials a thread listener through a port from its `connectPort()`. Resolves with a Conn on a
+ * fresh segment; rejects with ShmError('handshake') on refusal or timeout.
+ */
+export function dialShmThread(ctl: MessagePort, opts: ShmConnectOptions = {}): Promise<ShmConn> {
+  const mode = checkMode(opts.mode);
+  const { port1, port2 } = new MessageChannel();
+  const cpus = threadCpus();
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => fail('timed out'), opts.timeoutMs ?? 5000);
+    function fail(why: string) {
+      clearTimeout(timer);
+      port1.close();
+      reject(new ShmError('handshake', `shm: thread dial: ${why}`));
+    }
+    port1.once('close', () => fail('listener went away'));
+    port1.once('message', (r: OkMsg | { t: 'err'; message: string }) => {
+      clearTimeout(timer);
+      port1.removeAllListeners('close');
+      if (r.t !== 'ok') return fail(r.t === 'err' ? r.message : 'bad reply');
+      let layout: Layout;
+      try {
+        layout = makeLayout(r);
+      } catch (err) {
+        return fail((err as Error).message);
+      }
+      // (not instanceof: a SharedArrayBuffer from another realm, e.g. a Jest sandbox, is fine)
+      if (Object.prototype.toString.call(r.sab) !== '[object SharedArrayBuffer]' || !checkSegment(r.sab, layout)) {
+        return fail('segment does not match its layout');
+      }
+      const sharedCpu = opts.sharedCpu ?? shareOneCpu(cpus, r.cpus ?? []);
+      resolve(makeThreadConn(r.sab, layout, 1, mode, opts.spinUs, sharedCpu, port1));
+    });
+    const dial: DialMsg = { t: 'dial', mode, cpus, port: port2, layout: { ringSize: opts.ringSize, slotCount: opts.slotCount, slotSize: opts.slotSize } };
+    ctl.postMessage(dial, [port2]);
+  });
+}

@@ -1,0 +1,63 @@
+/**
+ * Peers of suite `channel`.
+ * - As a process (`node channel-peer.js <addr>…`): a 9P server with the null file, listening on
+ *   every dial string given (`shm!/path`, `unix!/path`, `tcp!127.0.0.1!0`); prints
+ *   `listening <addr>` for each. On shm each channel waits in the mode its dialer asks for.
+ * - As a worker thread (workerData.role): 'server' serves the null file over shm between
+ *   threads and posts a connect port; 'raw-spin' / 'raw-wait' answer the SAB ping-pong floor.
+ */
+import { isMainThread, parentPort, workerData } from 'node:worker_threads';
+import { Server, silentLogger } from '@prose/server';
+import { listenShm, listenShmThreads } from '@prose/shm';
+import { nullTree } from './null-server.js';
+
+/** The SAB ping-pong floor: word 0 = request seq, word 16 = reply seq, word 32 = length; data at 4096. */
+export const RAW = { REQ: 0, ACK: 16, LEN: 32, DATA: 4096 } as const;
+
+function rawResponder(sab: SharedArrayBuffer, wait: boolean): void {
+  const w = new Int32Array(sab, 0, 1024);
+  const data = Buffer.from(sab, RAW.DATA);
+  const sink = Buffer.allocUnsafe(data.length);
+  let seq = 0;
+  for (;;) {
+    if (wait) Atomics.wait(w, RAW.REQ, seq);
+    const v = Atomics.load(w, RAW.REQ);
+    if (v === seq) continue;
+    if (v < 0) return; // stop
+    seq = v;
+    const n = Atomics.load(w, RAW.LEN);
+    data.copy(sink, 0, 0, n); // the receiver's copy out, as the shm transport makes one
+    Atomics.store(w, RAW.ACK, seq);
+    if (wait) Atomics.notify(w, RAW.ACK);
+  }
+}
+
+if (!isMainThread && workerData?.role) {
+  const role = workerData.role as string;
+  if (role === 'server') {
+    const server = new Server(nullTree(), { logger: silentLogger, maxMsize: workerData.msize });
+    const l = listenShmThreads((c) => server.serve(c), workerData.layout ?? {});
+    const port = l.connectPort();
+    parentPort!.postMessage({ port }, [port]);
+  } else {
+    rawResponder(workerData.sab as SharedArrayBuffer, role === 'raw-wait');
+  }
+} else if (require.main === module) {
+  (async () => {
+    const server = new Server(nullTree(), { logger: silentLogger, maxMsize: Number(process.env.PROSE_BENCH_MSIZE) || undefined });
+    for (const a of process.argv.slice(2)) {
+      if (a.startsWith('shm!')) {
+        const layout = JSON.parse(process.env.PROSE_BENCH_LAYOUT || '{}');
+        const l = await listenShm(a, (c) => server.serve(c), layout);
+        process.stdout.write(`listening ${l.addr}\n`);
+      } else {
+        const l = await server.listen(a);
+        process.stdout.write(`listening ${l.addr}\n`);
+      }
+    }
+    process.on('SIGTERM', () => process.exit(0));
+  })().catch((e) => {
+    process.stderr.write(`channel-peer: ${(e as Error).message}\n`);
+    process.exit(1);
+  });
+}

@@ -1,0 +1,40 @@
+/**
+ * Smoke run of suite `channel` (few iterations, short idle) so the benchmark keeps working;
+ * the real run is `node dist/test/bench/channel.js` (or `make bench`). Needs the built peers.
+ */
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { promises as fsp } from 'node:fs';
+import { haveAddon } from '@prose/shm';
+import { CHANNEL_CASES, channelTargets, latencySvg, runChannelBench } from './channel.js';
+import { writeResults } from './stats.js';
+
+jest.setTimeout(60000);
+
+test('suite channel runs every case and writes its rows and plot', async () => {
+  const rows = await runChannelBench({ iterations: 30, warmup: 5, payloads: [64, 65536], placements: ['diff-cpu'], idleMs: 100 });
+  const cases = CHANNEL_CASES.filter((c) => !c.startsWith('shm-proc') || haveAddon());
+  expect(new Set(rows.map((r) => r.case))).toEqual(new Set(cases));
+  for (const r of rows) {
+    expect(r.p50_us).toBeGreaterThan(0);
+    expect(r.p99_us).toBeGreaterThanOrEqual(r.p50_us);
+    expect(r.ops_per_s).toBeGreaterThan(0);
+    expect(typeof r.cpu_s).toBe('number');
+    if (!r.case.startsWith('raw-')) expect(typeof r.idle_cpu_pct).toBe('number');
+  }
+  // 9P cases: 2 payloads × serial + pipelined; raw floors: serial only
+  expect(rows.filter((r) => r.case === 'tcp')).toHaveLength(4);
+  expect(rows.filter((r) => r.case === 'raw-sab-wait')).toHaveLength(2);
+  expect(channelTargets(rows).length).toBeGreaterThan(0);
+  const svg = latencySvg(rows);
+  expect(svg).toMatch(/^<svg/);
+  expect(svg).toContain('shm-thread-notify');
+  const dir = await fsp.mkdtemp(path.join(os.tmpdir(), 'prose-bench-out-'));
+  try {
+    const file = await writeResults('channel', rows, {}, dir);
+    const json = JSON.parse(await fsp.readFile(file, 'utf8'));
+    expect(Object.keys(json.rows[0])).toEqual(expect.arrayContaining(['case', 'mode', 'payload', 'p50_us', 'p99_us', 'ops_per_s', 'cpu_s']));
+  } finally {
+    await fsp.rm(dir, { recursive: true, force: true });
+  }
+});

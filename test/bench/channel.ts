@@ -1,0 +1,367 @@
+/**
+ * Suite `channel` (the PROSE paper's experiment): Twrites to a null file through our client and
+ * server over each channel — shared memory between threads and between processes in each
+ * signalling mode, a Unix socket, TCP — next to the raw floors (SAB ping-pong between two
+ * threads with no 9P: spinning, and blocking Atomics.wait). Per row: p50/p99 µs and ops/s one
+ * at a time ('serial') and with 16 outstanding ('pipelined16'), CPU seconds of both ends during
+ * the row, and per case the CPU used during an idle period with the channel open.
+ *
+ * Placement: 'same-cpu' pins the driver and the server (process or thread) to CPU 0;
+ * 'diff-cpu' pins the driver to CPU 0 and a server process to CPU 1 (threads of one process
+ * cannot be pinned apart here, so thread cases use 'unpinned' instead). A poll-mode side on a
+ * shared CPU runs as notify: `effective_mode` says what ran.
+ *
+ * Copies per Twrite payload (the `copies` column): shm 2 (client Buffer → segment, segment →
+ * server Buffer, no syscall); unix/tcp 2 in the kernel (write, read) plus user-space framing
+ * when a frame spans reads; raw floors 2 (into the SAB, out of it).
+ *
+ * CLI: node dist/test/bench/channel.js [--iterations N] [--idle-ms N] [--payloads 64,1024]
+ */
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { Worker } from 'node:worker_threads';
+import { Client, type Fid } from '@prose/client';
+import { L_O_WRONLY } from '@prose/protocol';
+import type { Conn } from '@prose/transport';
+import { dialShm, dialShmThread, haveAddon, type ShmConn, type ShmMode } from '@prose/shm';
+import { startNodePeer, type Peer } from '../support/child.js';
+import { distBench, measure } from './core.js';
+import { RAW } from './channel-peer.js';
+import { allCpus, haveTaskset, pinSelf } from './placement.js';
+import { round, sizeLabel, summarize, table, writeResults, type Row } from './stats.js';
+
+export const CHANNEL_CASES = [
+  'shm-thread-poll', 'shm-thread-notify', 'shm-proc-poll', 'shm-proc-notify', 'shm-proc-adaptive', 'unix', 'tcp',
+  'raw-sab-spin', 'raw-sab-wait',
+] as const;
+export type ChannelCase = (typeof CHANNEL_CASES)[number];
+export type ChannelPlacement = 'same-cpu' | 'diff-cpu' | 'unpinned';
+
+export interface ChannelOptions {
+  iterations?: number;
+  warmup?: number;
+  payloads?: number[];
+  cases?: readonly ChannelCase[];
+  /** Placements to run each case in (a thread case maps diff-cpu to unpinned). */
+  placements?: ChannelPlacement[];
+  depth?: number;
+  /** Idle period after each case, ms (the paper's idle CPU figure; 5000 by default). */
+  idleMs?: number;
+  log?: (line: string) => void;
+}
+
+/** The shm segment used by the bench: 1 MiB rings, 16 slots that hold a 1 MiB Twrite each. */
+export const BENCH_LAYOUT = { ringSize: 1 << 20, slotCount: 16, slotSize: (1 << 20) + 4096 };
+
+interface Target {
+  roundTrip(payload: Buffer): Promise<unknown>;
+  maxPayload: number;
+  effectiveMode: string;
+  close(): void;
+}
+
+/** CPU seconds (user+system) of a process from /proc (all its threads). */
+function procCpu(pid: number): number {
+  try {
+    const f = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const rest = f.slice(f.lastIndexOf(')') + 2).split(' ');
+    return (Number(rest[11]) + Number(rest[12])) / 100; // utime, stime at USER_HZ = 100
+  } catch {
+    return 0;
+  }
+}
+
+/** CPU seconds of this process (every thread) and of `pids`. */
+function cpuNow(pids: number[]): number {
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1e6 + pids.reduce((s, p) => s + procCpu(p), 0);
+}
+
+async function nineOver(conn: Conn | string, mode: string): Promise<Target> {
+  const c = await Client.connect(conn, { version: '9P2000.L' });
+  const root = await c.attach({ aname: '', uname: 'root', nUname: 0 });
+  const f: Fid = await root.walk('null');
+  await f.lopen(L_O_WRONLY);
+  return { roundTrip: (p) => f.write(0, p), maxPayload: c.maxIo, effectiveMode: mode, close: () => c.close() };
+}
+
+function cpusOf(p: ChannelPlacement): { driver: string; server: string | undefined } {
+  if (p === 'same-cpu') return { driver: '0', server: '0' };
+  if (p === 'diff-cpu' && os.cpus().length > 1) return { driver: '0', server: '1' };
+  return { driver: allCpus(), server: undefined };
+}
+
+/** A started case: its target, the extra pids whose CPU counts, and how to stop it. */
+interface Running {
+  target: Target;
+  pids: number[];
+  stop(): Promise<void>;
+}
+
+async function startShmThread(mode: ShmMode): Promise<Running> {
+  const w = new Worker(path.join(distBench(), 'channel-peer.js'), { workerData: { role: 'server', layout: BENCH_LAYOUT } });
+  const { port } = await new Promise<{ port: import('node:worker_threads').MessagePort }>((resolve, reject) => {
+    w.once('message', resolve);
+    w.once('error', reject);
+  });
+  try {
+    const conn: ShmConn = await dialShmThread(port, { mode, ...BENCH_LAYOUT });
+    const target = await nineOver(conn, conn.mode);
+    return { target, pids: [], stop: async () => { target.close(); await w.terminate(); } };
+  } catch (e) {
+    await w.terminate();
+    throw e;
+  }
+}
+
+async function startProcServer(cpus: string | undefined, addrs: string[]): Promise<{ peer: Peer; addrs: string[] }> {
+  const proc = await startNodePeerEnv(cpus, addrs);
+  return proc;
+}
+
+/** startNodePeer with the layout in the environment; collects every `listening` line. */
+async function startNodePeerEnv(cpus: string | undefined, addrs: string[]): Promise<{ peer: Peer; addrs: string[] }> {
+  process.env.PROSE_BENCH_LAYOUT = JSON.stringify(BENCH_LAYOUT);
+  const peer = await startNodePeer(cpus, path.join(distBench(), 'channel-peer.js'), addrs);
+  // startNodePeer resolves on the first line; the others follow at once
+  const got = [peer.addr];
+  await new Promise<void>((resolve) => {
+    let buf = '';
+    const onData = (d: string) => {
+      buf += d;
+      for (const m of buf.matchAll(/listening (\S+)/g)) if (!got.includes(m[1]!)) got.push(m[1]!);
+      if (got.length >= addrs.length) {
+        peer.proc.stdout!.off('data', onData);
+        resolve();
+      }
+    };
+    if (got.length >= addrs.length) return resolve();
+    peer.proc.stdout!.on('data', onData);
+  });
+  return { peer, addrs: got };
+}
+
+async function startCase(c: ChannelCase, placement: ChannelPlacement, dir: string): Promise<Running> {
+  const { server } = cpusOf(placement);
+  if (c === 'shm-thread-poll' || c === 'shm-thread-notify') return startShmThread(c === 'shm-thread-poll' ? 'poll' : 'notify');
+  const addr = c.startsWith('shm-proc') ? `shm!${path.join(dir, 'ctl.sock')}` : c === 'unix' ? `unix!${path.join(dir, 'null.sock')}` : 'tcp!127.0.0.1!0';
+  const { peer, addrs } = await startProcServer(server, [addr]);
+  const pid = peer.proc.pid!;
+  try {
+    let target: Target;
+    if (c.startsWith('shm-proc')) {
+      const mode = c.slice('shm-proc-'.length) as ShmMode;
+      const conn = await dialShm(addrs[0]!, { mode, ...BENCH_LAYOUT });
+      target = await nineOver(conn, conn.mode);
+    } else {
+      target = await nineOver(addrs[0]!, '-');
+    }
+    return { target, pids: [pid], stop: async () => { target.close(); await peer.stop(); } };
+  } catch (e) {
+    await peer.stop();
+    throw e;
+  }
+}
+
+/** The raw floor: a worker copies each payload out of the SAB and acks; we spin or Atomics.wait. */
+async function startRaw(c: 'raw-sab-spin' | 'raw-sab-wait', maxPayload: number): Promise<Running> {
+  const sab = new SharedArrayBuffer(RAW.DATA + maxPayload);
+  const w32 = new Int32Array(sab, 0, 1024);
+  const data = Buffer.from(sab, RAW.DATA);
+  const wait = c === 'raw-sab-wait';
+  const worker = new Worker(path.join(distBench(), 'channel-peer.js'), { workerData: { role: wait ? 'raw-wait' : 'raw-spin', sab } });
+  await new Promise((r) => worker.once('online', r));
+  let seq = 0;
+  const target: Target = {
+    maxPayload,
+    effectiveMode: wait ? 'wait' : 'spin',
+    roundTrip(payload: Buffer) {
+      payload.copy(data, 0);
+      Atomics.store(w32, RAW.LEN, payload.length);
+      seq++;
+      Atomics.store(w32, RAW.REQ, seq);
+      if (wait) {
+        Atomics.notify(w32, RAW.REQ);
+        while (Atomics.load(w32, RAW.ACK) !== seq) Atomics.wait(w32, RAW.ACK, seq - 1);
+      } else {
+        while (Atomics.load(w32, RAW.ACK) !== seq) {
+          // spin
+        }
+      }
+      return Promise.resolve();
+    },
+    close() {
+      Atomics.store(w32, RAW.REQ, -1);
+      Atomics.notify(w32, RAW.REQ);
+    },
+  };
+  return { target, pids: [], stop: async () => { target.close(); await worker.terminate(); } };
+}
+
+const isThreadCase = (c: ChannelCase) => c.startsWith('shm-thread') || c.startsWith('raw-');
+
+/** Runs the suite; rows as in core.json plus effective_mode, placement, cpu_s, idle_cpu_pct, copies. */
+export async function runChannelBench(opts: ChannelOptions = {}): Promise<Row[]> {
+  const n = opts.iterations ?? 10000;
+  const warmup = opts.warmup ?? Math.min(500, n);
+  const payloads = opts.payloads ?? [64, 1024, 8192, 65536, 1 << 20];
+  const depth = opts.depth ?? 16;
+  const idleMs = opts.idleMs ?? 5000;
+  const placements = opts.placements ?? (os.cpus().length > 1 ? ['same-cpu', 'diff-cpu'] : ['same-cpu']);
+  const cases = (opts.cases ?? CHANNEL_CASES).filter((c) => !c.startsWith('shm-proc') || haveAddon());
+  const log = opts.log ?? (() => {});
+  const rows: Row[] = [];
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'prose-channel-'));
+  try {
+    for (const placement0 of placements) {
+      for (const c of cases) {
+        const placement: ChannelPlacement = isThreadCase(c) && placement0 === 'diff-cpu' ? 'unpinned' : placement0;
+        if (c === 'raw-sab-spin' && placement === 'same-cpu') continue; // a spin on a shared CPU costs a scheduler slice per message
+        if (haveTaskset()) pinSelf(cpusOf(placement).driver);
+        const run = c === 'raw-sab-spin' || c === 'raw-sab-wait' ? await startRaw(c, Math.max(...payloads)) : await startCase(c, placement, dir);
+        const t = run.target;
+        const caseRows: Row[] = [];
+        try {
+          const modes: Array<[string, number]> = c.startsWith('raw-') ? [['serial', 1]] : [['serial', 1], [`pipelined${depth}`, depth]];
+          for (const size of payloads) {
+            const sent = Math.min(size, t.maxPayload);
+            const payload = Buffer.alloc(sent, 0x5a);
+            for (const [mode, d] of modes) {
+              await measure(t, payload, warmup, d);
+              const cpu0 = cpuNow(run.pids);
+              const { samples, wallNs } = await measure(t, payload, n, d);
+              const cpu = cpuNow(run.pids) - cpu0;
+              const row: Row = {
+                case: c, mode, payload: size, ...summarize(samples, wallNs), cpu_s: round(cpu, 2), placement,
+                effective_mode: t.effectiveMode, copies: 2,
+              };
+              if (sent !== size) row.payload_sent = sent;
+              caseRows.push(row);
+              log(`${c} ${mode} ${sizeLabel(size)} ${placement} (${t.effectiveMode}): p50 ${row.p50_us} µs, p99 ${row.p99_us} µs, ${row.ops_per_s} ops/s, cpu ${row.cpu_s} s`);
+            }
+          }
+          if (!c.startsWith('raw-')) {
+            // idle: the channel open, nothing sent; the CPU both ends burn meanwhile
+            const cpu0 = cpuNow(run.pids);
+            const t0 = process.hrtime.bigint();
+            await new Promise((r) => setTimeout(r, idleMs));
+            const secs = Number(process.hrtime.bigint() - t0) / 1e9;
+            const pct = round(((cpuNow(run.pids) - cpu0) / secs) * 100, 1);
+            for (const r of caseRows) r.idle_cpu_pct = pct;
+            log(`${c} ${placement}: idle CPU ${pct}% of a core over ${round(secs, 1)} s`);
+          }
+        } finally {
+          await run.stop();
+        }
+        rows.push(...caseRows);
+      }
+    }
+  } finally {
+    if (haveTaskset()) pinSelf(allCpus());
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+  return rows;
+}
+
+/** An SVG plot of serial p50 latency vs payload (log-log), one line per case and placement. */
+export function latencySvg(rows: Row[], title = 'channel: Twrite p50 latency vs payload (serial)'): string {
+  const serial = rows.filter((r) => r.mode === 'serial' && r.p50_us > 0);
+  const series = new Map<string, Row[]>();
+  for (const r of serial) {
+    const k = `${r.case} (${r.placement})`;
+    if (!series.has(k)) series.set(k, []);
+    series.get(k)!.push(r);
+  }
+  const W = 900, H = 560, L = 70, R = 260, T = 40, B = 60;
+  const xs = serial.map((r) => r.payload), ys = serial.map((r) => r.p50_us);
+  const x0 = Math.log10(Math.min(...xs, 64)), x1 = Math.log10(Math.max(...xs, 65536));
+  const y0 = Math.floor(Math.log10(Math.max(0.1, Math.min(...ys, 1)))), y1 = Math.ceil(Math.log10(Math.max(...ys, 10)));
+  const px = (v: number) => L + ((Math.log10(v) - x0) / (x1 - x0 || 1)) * (W - L - R);
+  const py = (v: number) => H - B - ((Math.log10(v) - y0) / (y1 - y0 || 1)) * (H - T - B);
+  const colors = ['#1f77b4', '#ff7f0e', '#2ca02c', '#d62728', '#9467bd', '#8c564b', '#e377c2', '#7f7f7f', '#bcbd22', '#17becf'];
+  const out: string[] = [
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" font-family="sans-serif" font-size="12">`,
+    `<rect width="${W}" height="${H}" fill="white"/>`,
+    `<text x="${L}" y="24" font-size="15">${title}</text>`,
+    `<line x1="${L}" y1="${H - B}" x2="${W - R}" y2="${H - B}" stroke="black"/>`,
+    `<line x1="${L}" y1="${T}" x2="${L}" y2="${H - B}" stroke="black"/>`,
+  ];
+  for (const p of [...new Set(xs)].sort((a, b) => a - b)) {
+    out.push(`<line x1="${px(p)}" y1="${H - B}" x2="${px(p)}" y2="${H - B + 5}" stroke="black"/><text x="${px(p)}" y="${H - B + 20}" text-anchor="middle">${sizeLabel(p)}</text>`);
+  }
+  for (let e = y0; e <= y1; e++) {
+    const v = 10 ** e;
+    out.push(`<line x1="${L}" y1="${py(v)}" x2="${W - R}" y2="${py(v)}" stroke="#ddd"/><text x="${L - 8}" y="${py(v) + 4}" text-anchor="end">${v >= 1 ? v : v.toFixed(1)} µs</text>`);
+  }
+  out.push(`<text x="${(L + W - R) / 2}" y="${H - 15}" text-anchor="middle">payload (log)</text>`);
+  let i = 0;
+  for (const [name, rs] of series) {
+    const col = colors[i % colors.length]!;
+    const dash = name.includes('same-cpu') ? '' : ' stroke-dasharray="5,3"';
+    const pts = rs.sort((a, b) => a.payload - b.payload).map((r) => `${px(r.payload).toFixed(1)},${py(r.p50_us).toFixed(1)}`);
+    out.push(`<polyline fill="none" stroke="${col}" stroke-width="2"${dash} points="${pts.join(' ')}"/>`);
+    for (const p of pts) out.push(`<circle cx="${p.split(',')[0]}" cy="${p.split(',')[1]}" r="3" fill="${col}"/>`);
+    const ly = T + 10 + i * 18;
+    out.push(`<line x1="${W - R + 15}" y1="${ly}" x2="${W - R + 40}" y2="${ly}" stroke="${col}" stroke-width="2"${dash}/><text x="${W - R + 46}" y="${ly + 4}">${name}</text>`);
+    i++;
+  }
+  out.push('</svg>');
+  return out.join('\n') + '\n';
+}
+
+/** Ratios against the issue's targets, as printable lines. */
+export function channelTargets(rows: Row[]): string[] {
+  const get = (c: string, placement: string, payload: number, mode = 'serial') =>
+    rows.find((r) => r.case === c && r.placement === placement && r.payload === payload && r.mode === mode);
+  const out: string[] = [];
+  const ratio = (a: Row | undefined, b: Row | undefined, what: string, limit: string) => {
+    if (a && b) out.push(`${what}: ${a.p50_us} / ${b.p50_us} µs = ×${round(a.p50_us / b.p50_us, 2)} (target ${limit})`);
+  };
+  for (const p of ['same-cpu', 'diff-cpu', 'unpinned']) {
+    ratio(get('shm-proc-poll', p, 64), get('raw-sab-spin', p === 'diff-cpu' ? 'unpinned' : p, 64), `shm-proc-poll / raw-sab-spin 64 B ${p}`, '≤ 5');
+    ratio(get('shm-thread-poll', p, 64), get('raw-sab-spin', p, 64), `shm-thread-poll / raw-sab-spin 64 B ${p}`, '≤ 5');
+  }
+  ratio(get('shm-proc-notify', 'same-cpu', 64), get('raw-sab-wait', 'same-cpu', 64), 'shm-proc-notify / raw-sab-wait 64 B same-cpu', '≤ 1.5');
+  ratio(get('shm-thread-notify', 'same-cpu', 64), get('raw-sab-wait', 'same-cpu', 64), 'shm-thread-notify / raw-sab-wait 64 B same-cpu', '≤ 1.5');
+  ratio(get('unix', 'diff-cpu', 64), get('shm-proc-poll', 'diff-cpu', 64), 'unix / shm-proc-poll 64 B diff-cpu', '≥ 5');
+  for (const size of [...new Set(rows.map((r) => r.payload))].sort((a, b) => a - b)) {
+    ratio(get('shm-proc-notify', 'same-cpu', size), get('unix', 'same-cpu', size), `shm-proc-notify / unix ${sizeLabel(size)} same-cpu`, '< 1');
+  }
+  for (const c of ['shm-proc-poll', 'shm-proc-notify', 'shm-thread-poll']) {
+    for (const p of ['same-cpu', 'diff-cpu', 'unpinned']) {
+      const a = get(c, p, 65536), b = get(c, p, 64);
+      if (a && b) out.push(`${c} ${p}: p50 64 KiB − p50 64 B = ${round(a.p50_us - b.p50_us, 1)} µs (target ≤ 2 on the zero-copy path; this path copies twice)`);
+    }
+  }
+  for (const r of rows.filter((x) => x.mode === 'serial' && x.payload === rows[0]!.payload && x.idle_cpu_pct !== undefined)) {
+    out.push(`idle CPU ${r.case} ${r.placement}: ${r.idle_cpu_pct}% of a core`);
+  }
+  return out;
+}
+
+/** CLI: runs the suite, prints the table and the targets, writes bench-results/channel.{json,svg}. */
+export async function channelMain(argv: string[]): Promise<void> {
+  const opts: ChannelOptions = { log: (l) => process.stderr.write(l + '\n') };
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    if (a === '--iterations') opts.iterations = Number(argv[++i]);
+    else if (a === '--idle-ms') opts.idleMs = Number(argv[++i]);
+    else if (a === '--payloads') opts.payloads = argv[++i]!.split(',').map(Number);
+    else if (a === '--cases') opts.cases = argv[++i]!.split(',') as ChannelCase[];
+    else if (a === '--placement') opts.placements = argv[++i]!.split(',') as ChannelPlacement[];
+  }
+  const rows = await runChannelBench(opts);
+  process.stdout.write(table(rows, ['case', 'mode', 'placement', 'effective_mode', 'payload', 'p50_us', 'p99_us', 'ops_per_s', 'cpu_s', 'idle_cpu_pct']) + '\n\n');
+  process.stdout.write(channelTargets(rows).join('\n') + '\n');
+  const file = await writeResults('channel', rows, { when: new Date().toISOString(), layout: BENCH_LAYOUT, cpus: os.cpus().length, node: process.version });
+  fs.writeFileSync(path.join(path.dirname(file), 'channel.svg'), latencySvg(rows));
+  process.stdout.write(`wrote ${file} and ${path.join(path.dirname(file), 'channel.svg')}\n`);
+}
+
+if (require.main === module) {
+  channelMain(process.argv.slice(2)).catch((e) => {
+    process.stderr.write(`bench channel: ${(e as Error).stack}\n`);
+    process.exit(1);
+  });
+}
