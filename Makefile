@@ -4,7 +4,7 @@ SHELL := /bin/bash
 NPM_STAMP := node_modules/.package-lock.json
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: help deps sysdeps build run test test-fuzz-long bench bench-core lint clean
+.PHONY: help deps sysdeps build run test test-fuzz-long bench bench-core bench-channel lint clean
 
 help:
 	@echo "make run    - start a local mesh and a demo partition, printing what it does"
@@ -44,6 +44,9 @@ bench: deps build
 
 bench-core: deps build
 	node dist/test/bench/main.js core
+
+bench-channel: deps build
+	node dist/test/bench/main.js channel
 
 lint: $(NPM_STAMP)
 	npx tsc -b && npx tsc -p tsconfig.test.json
