@@ -5,6 +5,7 @@
  */
 import { CORE_CASES, ratios, runCore } from './core.js';
 import { channelTargets, latencySvg, runChannelBench } from './channel.js';
+import { storageSuite } from './storage.js';
 import { promises as fsp } from 'node:fs';
 import { currentAffinity } from './placement.js';
 import { table, writeResults, type Row } from './stats.js';
@@ -40,6 +41,7 @@ SUITES.channel = async (a) => {
   return { rows, notes: ['', ...channelTargets(rows), 'plot: bench-results/channel.svg'] };
 };
 
+SUITES.storage = storageSuite;
 
 /** Lets other suites register themselves (each suite module adds its entry). */
 export function addSuite(name: string, s: Suite): void {

@@ -1,0 +1,874 @@
+/**
+ * The storage export: a host directory served through the @prose/server `Srv` callbacks with
+ * the full 9P2000.L operation set and the 9P2000/.u mappings (stat/wstat, create with perm and
+ * .u extensions, directory reads of stat records).
+ *
+ * How it reaches files: see sandbox.ts (every fid holds an O_PATH descriptor; names are looked
+ * up one component at a time under a pinned directory; nothing is followed). Who it acts as:
+ * see uidmap.ts. Locks: locks.ts. Directory listings: dirlist.ts.
+ *
+ * I/O model: metadata calls (walk, getattr, create, rename, ...) are synchronous system calls
+ * — on a local file system they take microseconds, far less than a round trip through the
+ * libuv thread pool on a small machine; reads, writes, fsync and opens that may block (FIFOs,
+ * devices) go through the thread pool (`UV_THREADPOOL_SIZE`, set by main), which bounds how
+ * many run at once. A Twrite is answered only once write(2) has returned: the data is in the
+ * kernel, so killing the service loses nothing acknowledged; Tfsync is fsync(2)/fdatasync(2).
+ * Reads go straight into the Buffer the reply carries.
+ */
+import { execFile } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import {
+  AT_REMOVEDIR, DMDEVICE, DMDIR, DMLINK, DMNAMEDPIPE, DMSETGID, DMSETUID, DMSOCKET, DMSYMLINK, Ename, Errno,
+  L_O_ACCMODE, L_O_APPEND, L_O_CREAT, L_O_DIRECTORY, L_O_EXCL, L_O_RDONLY, L_O_RDWR, L_O_TRUNC, L_O_WRONLY,
+  LOCK_SUCCESS, LOCK_TYPE_RDLCK, LOCK_TYPE_UNLCK, LOCK_TYPE_WRLCK, NinepError, OAPPEND, OEXEC, ORDWR, OTRUNC, OWRITE,
+  SETATTR_ATIME, SETATTR_ATIME_SET, SETATTR_GID, SETATTR_MODE, SETATTR_MTIME, SETATTR_MTIME_SET, SETATTR_SIZE,
+  SETATTR_UID, V9FS_MAGIC, isDontTouchLength, type Attr, type Body, type Dir, type Dirent, type MsgType, type Qid,
+  type SetAttr,
+} from '@prose/protocol';
+import type { Awaitable, Fid, LockArgs, Logger, Req, Srv } from '@prose/server';
+import { Names, QidPaths, attrOf, dirOf, hostOpenFlags, qidOf } from './attrs.js';
+import { DirCache, type Listing } from './dirlist.js';
+import { LockTable, lengthOf, rangeOf } from './locks.js';
+import { Handle, HandleRegistry, O_DIRECTORY, O_NOFOLLOW, O_PATH, at, checkComponent } from './sandbox.js';
+import { MAY_EXEC, MAY_READ, MAY_WRITE, UidPolicy, isOwner, mayAccess, mayDelete, type Perm, type User } from './uidmap.js';
+
+const S_IFMT = 0o170000;
+const S_IFREG = 0o100000;
+const S_IFIFO = 0o010000;
+const S_IFCHR = 0o020000;
+const S_IFBLK = 0o060000;
+const S_IFSOCK = 0o140000;
+const S_ISGID = 0o2000;
+const NOID = 0xffffffff;
+const EMPTY = Buffer.alloc(0);
+const NAME_MAX = 255;
+
+export interface ExportOptions {
+  /** The directory to export (resolved with realpath once, at start). */
+  root: string;
+  /** Refuse every change with EROFS. */
+  readOnly?: boolean;
+  /** Who clients act as (default: the service's user, `UidPolicy.service()`). */
+  policy?: UidPolicy;
+  /** Most directory entries kept by the listing cache (0 disables it). Default 200,000. */
+  dirCacheEntries?: number;
+  /**
+   * Reads and writes of regular files up to this many bytes are synchronous system calls (a page
+   * cache copy of a few KiB costs less than the thread-pool round trip); larger ones go through
+   * the thread pool. 0 makes all I/O asynchronous. Default 64 KiB.
+   */
+  syncIoMax?: number;
+  logger?: Logger;
+}
+
+/** What a fid of the export holds. */
+export interface FidState {
+  /** The file. */
+  h: Handle;
+  /** The mapped user (uid policy "map"); undefined under "service". */
+  user: User | undefined;
+  /** The open descriptor (Tlopen/Tlcreate/Topen/Tcreate of a file); -1 otherwise. */
+  fd: number;
+  /** The open flags (Linux values) once open. */
+  lflags: number;
+  /** An open directory's listing. */
+  listing?: Listing;
+  /** A descriptor of an open directory, made for Tfsync. */
+  dirfd?: number;
+  /** The value an xattr fid reads. */
+  xattr?: Buffer;
+  /** Lock owners that locked through this fid (released when it goes). */
+  owners?: Set<string>;
+}
+
+function err(errno: number, detail?: string): NinepError {
+  return NinepError.errno(errno, detail);
+}
+
+function fstat(fd: number): fs.BigIntStats {
+  return fs.fstatSync(fd, { bigint: true });
+}
+
+function perm(st: fs.BigIntStats): Perm {
+  return { mode: Number(st.mode), uid: Number(st.uid), gid: Number(st.gid) };
+}
+
+function lstatOrNull(p: string): fs.BigIntStats | undefined {
+  try {
+    return fs.lstatSync(p, { bigint: true });
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw e;
+  }
+}
+
+/**
+ * A time for fs.utimes, which takes seconds as a double and keeps microseconds (libuv truncates
+ * to them): the microsecond plus half of one, so that rounding in the double cannot fall below it.
+ */
+function seconds(sec: number, nsec: number): number {
+  return sec + (Math.floor(nsec / 1000) * 1000 + 500) / 1e9;
+}
+
+function secondsOf(ns: bigint): number {
+  const sec = ns / 1_000_000_000n;
+  return seconds(Number(sec), Number(ns - sec * 1_000_000_000n));
+}
+
+function nameCheck(name: string): void {
+  checkComponent(name);
+  if (Buffer.byteLength(name) > NAME_MAX) throw err(Errno.ENAMETOOLONG);
+}
+
+/** Linux open flags for a Plan 9 open mode (Topen/Tcreate). */
+export function lflagsOfMode(mode: number): number {
+  let f: number;
+  switch (mode & 3) {
+    case OWRITE: f = L_O_WRONLY; break;
+    case ORDWR: f = L_O_RDWR; break;
+    default: f = L_O_RDONLY; break;
+  }
+  if (mode & OTRUNC) f |= L_O_TRUNC;
+  if (mode & OAPPEND) f |= L_O_APPEND;
+  return f;
+}
+
+function runMkfifo(p: string, mode: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    execFile('mkfifo', ['-m', (mode & 0o7777).toString(8), '--', p], { timeout: 10000 }, (e, _out, stderr) => {
+      if (e) reject(new NinepError(`mkfifo failed: ${String(stderr).trim() || e.message}`, Errno.EIO));
+      else resolve();
+    });
+  });
+}
+
+/**
+ * The export's Srv. One instance serves every session of a server; `close()` releases the root
+ * descriptor once the server is down.
+ */
+export class StorageExport implements Srv<FidState> {
+  readonly checkPerm = false;
+  /** The exported directory, as resolved at start. */
+  readonly rootPath: string;
+  readonly readOnly: boolean;
+  readonly policy: UidPolicy;
+  readonly locks = new LockTable();
+  readonly handles = new HandleRegistry();
+  private readonly root: Handle;
+  private readonly paths: QidPaths;
+  private readonly names = new Names();
+  private readonly dirs: DirCache;
+  private readonly anames: Set<string>;
+  private readonly logger: Logger | undefined;
+  private readonly syncIoMax: number;
+
+  constructor(opts: ExportOptions) {
+    this.syncIoMax = opts.syncIoMax ?? 64 * 1024;
+    this.rootPath = fs.realpathSync(opts.root);
+    this.readOnly = opts.readOnly ?? false;
+    this.policy = opts.policy ?? UidPolicy.service();
+    this.logger = opts.logger;
+    const fd = fs.openSync(this.rootPath, O_PATH | O_DIRECTORY);
+    const st = fstat(fd);
+    this.root = new Handle(this.handles, fd, st, undefined, '/');
+    this.paths = new QidPaths(st.dev);
+    this.dirs = new DirCache(opts.dirCacheEntries ?? 200_000);
+    this.anames = new Set(['', '/', opts.root, this.rootPath, path.resolve(opts.root)]);
+  }
+
+  /** Releases the root descriptor. Call after the server has closed every session. */
+  close(): void {
+    this.root.release();
+  }
+
+  // ---- helpers -----------------------------------------------------------------------
+
+  private isRoot(h: Handle): boolean {
+    return h === this.root || (h.ino === this.root.ino && h.dev === this.root.dev);
+  }
+
+  private qidOfHandle(h: Handle): Qid {
+    return qidOf(this.paths, fstat(h.fd));
+  }
+
+  private writable(): void {
+    if (this.readOnly) throw err(Errno.EROFS);
+  }
+
+  /** Under the map policy: throws EACCES unless `u` has `want` on the file of `fd`. Returns its stat. */
+  private need(u: User | undefined, fd: number, want: number): fs.BigIntStats | undefined {
+    if (u === undefined) return undefined;
+    const st = fstat(fd);
+    if (!mayAccess(perm(st), u, want)) throw err(Errno.EACCES);
+    return st;
+  }
+
+  /** Under the map policy: may `u` remove or rename `name` out of directory `dir`? */
+  private needDelete(u: User | undefined, dir: Handle, name: string): void {
+    if (u === undefined) return;
+    const dst = fstat(dir.fd);
+    const vst = lstatOrNull(at(dir.fd, name));
+    if (!mayAccess(perm(dst), u, MAY_WRITE | MAY_EXEC)) throw err(Errno.EACCES);
+    if (vst !== undefined && !mayDelete(perm(dst), perm(vst), u)) throw err(Errno.EPERM);
+  }
+
+  /** The gid a new file of `u` gets in directory `dst`: the directory's if set-gid, else `asked` if u may, else u's. */
+  private newGid(u: User, dst: fs.BigIntStats | undefined, asked: number): number {
+    if (dst !== undefined && Number(dst.mode) & S_ISGID) return Number(dst.gid);
+    if (asked !== NOID && (u.uid === 0 || u.groups.includes(asked))) return asked;
+    return u.gid;
+  }
+
+  /** A new Handle for `name` in directory `dir` (O_PATH, not following a symlink there). */
+  private lookup(dir: Handle, name: string): [Handle, fs.BigIntStats] {
+    const fd = fs.openSync(at(dir.fd, name), O_PATH | O_NOFOLLOW);
+    try {
+      const st = fstat(fd);
+      return [new Handle(this.handles, fd, st, dir, name), st];
+    } catch (e) {
+      fs.closeSync(fd);
+      throw e;
+    }
+  }
+
+  /** ".." of a directory: the root stays the root; elsewhere the kernel's parent of the pinned directory. */
+  private parentOf(h: Handle): [Handle, fs.BigIntStats] {
+    if (this.isRoot(h)) return [this.root.retain(), fstat(this.root.fd)];
+    const fd = fs.openSync(at(h.fd, '..'), O_PATH | O_DIRECTORY);
+    try {
+      const st = fstat(fd);
+      if (st.ino === this.root.ino && st.dev === this.root.dev) {
+        fs.closeSync(fd);
+        return [this.root.retain(), st];
+      }
+      return [new Handle(this.handles, fd, st, undefined, path.basename(fs.readlinkSync(at(fd)))), st];
+    } catch (e) {
+      fs.closeSync(fd);
+      throw e;
+    }
+  }
+
+  /**
+   * Where the file of `h` is now (its directory and name), for the operations that need a name.
+   * The root has none (EBUSY). A directory whose recorded place is stale is found again through
+   * the kernel (its ".." and its current name); a file whose place is stale is ENOENT.
+   */
+  private locate(h: Handle): { dir: Handle; name: string } {
+    if (this.isRoot(h)) throw err(Errno.EBUSY, 'the export root');
+    try {
+      return h.located();
+    } catch (e) {
+      if (!h.isDir) throw e;
+    }
+    const [p] = this.parentOf(h);
+    try {
+      const name = path.basename(fs.readlinkSync(at(h.fd)));
+      h.moveTo(p, name);
+    } finally {
+      p.release();
+    }
+    return h.located();
+  }
+
+  private fileOf(f: Fid<FidState>): FidState {
+    const s = f.aux;
+    if (s === undefined) throw err(Errno.EBADF);
+    return s;
+  }
+
+  // ---- attach, walk, clunk -------------------------------------------------------------
+
+  attach(fid: Fid<FidState>, _afid: Fid<FidState> | undefined, req: Req): Qid {
+    const aname = (req.ifcall as { aname: string }).aname;
+    if (!this.anames.has(aname)) throw new NinepError(Ename.badattach, Errno.ENOENT);
+    const user = this.policy.resolve(fid.uname, fid.nUname);
+    if (user === null) throw new NinepError(`user ${JSON.stringify(fid.uname)} is not in the uid map`, Errno.EACCES);
+    fid.aux = { h: this.root.retain(), user, fd: -1, lflags: 0 };
+    return this.qidOfHandle(this.root);
+  }
+
+  clone(fid: Fid<FidState>, newfid: Fid<FidState>): void {
+    const s = this.fileOf(fid);
+    newfid.aux = { h: s.h.retain(), user: s.user, fd: -1, lflags: 0 };
+  }
+
+  walk1(fid: Fid<FidState>, name: string): Qid {
+    const s = this.fileOf(fid);
+    const h = s.h;
+    this.need(s.user, h.fd, MAY_EXEC);
+    const [next, st] = name === '..' ? this.parentOf(h) : this.lookup(h, name);
+    s.h = next;
+    h.release();
+    return qidOf(this.paths, st);
+  }
+
+  destroyfid(fid: Fid<FidState>): void {
+    const s = fid.aux;
+    if (s === undefined) return;
+    fid.aux = undefined as unknown as FidState;
+    if (s.owners !== undefined) for (const o of s.owners) this.locks.releaseOwner(s.h.key, o);
+    if (s.fd >= 0) fs.close(s.fd, () => {});
+    if (s.dirfd !== undefined) fs.close(s.dirfd, () => {});
+    s.h.release();
+  }
+
+  // ---- open and create ------------------------------------------------------------------
+
+  open(fid: Fid<FidState>, mode: number): Awaitable<Qid> {
+    return this.openFile(fid, lflagsOfMode(mode), (mode & 3) === OEXEC);
+  }
+
+  lopen(fid: Fid<FidState>, flags: number): Awaitable<Qid> {
+    return this.openFile(fid, flags, false);
+  }
+
+  private openFile(fid: Fid<FidState>, lflags: number, exec: boolean): Awaitable<Qid> {
+    const s = this.fileOf(fid);
+    const h = s.h;
+    if (h.isSymlink) throw err(Errno.ELOOP);
+    const acc = lflags & L_O_ACCMODE;
+    const writes = acc === L_O_WRONLY || acc === L_O_RDWR || (lflags & L_O_TRUNC) !== 0;
+    if (writes && this.readOnly) throw err(Errno.EROFS);
+    if (lflags & L_O_DIRECTORY && !h.isDir) throw err(Errno.ENOTDIR);
+    let want = 0;
+    if (acc === L_O_RDONLY || acc === L_O_RDWR) want |= MAY_READ;
+    if (writes) want |= MAY_WRITE;
+    if (exec) want |= MAY_EXEC;
+    this.need(s.user, h.fd, want);
+    if (s.fd >= 0) {
+      fs.closeSync(s.fd);
+      s.fd = -1;
+    }
+    s.lflags = lflags;
+    s.listing = undefined;
+    if (h.isDir) return this.qidOfHandle(h);
+    const flags = hostOpenFlags(lflags) & ~fs.constants.O_EXCL;
+    if (h.isRegular) {
+      const fd = fs.openSync(at(h.fd), flags);
+      s.fd = fd;
+      return qidOf(this.paths, fstat(fd));
+    }
+    // FIFOs and devices may block in open(2): off the event loop.
+    return new Promise<Qid>((resolve, reject) => {
+      fs.open(at(h.fd), flags, (e, fd) => {
+        if (e) return reject(e);
+        if (fid.aux !== s) {
+          fs.close(fd, () => {});
+          return reject(err(Errno.EBADF));
+        }
+        s.fd = fd;
+        fs.fstat(fd, { bigint: true }, (e2, st) => (e2 ? reject(e2) : resolve(qidOf(this.paths, st))));
+      });
+    });
+  }
+
+  lcreate(fid: Fid<FidState>, name: string, flags: number, mode: number, gid: number): Qid {
+    return this.createFile(fid, name, flags, mode & 0o7777, gid);
+  }
+
+  /** Creates (or, without O_EXCL, opens) regular file `name` in fid's directory; fid becomes it, open. */
+  private createFile(fid: Fid<FidState>, name: string, lflags: number, mode: number, gid: number): Qid {
+    this.writable();
+    nameCheck(name);
+    const s = this.fileOf(fid);
+    const dir = s.h;
+    const u = s.user;
+    const dst = this.need(u, dir.fd, MAY_WRITE | MAY_EXEC);
+    let existed = false;
+    if (u !== undefined && !(lflags & L_O_EXCL)) {
+      const old = lstatOrNull(at(dir.fd, name));
+      if (old !== undefined) {
+        existed = true;
+        const acc = lflags & L_O_ACCMODE;
+        let want = acc === L_O_RDONLY ? MAY_READ : acc === L_O_WRONLY ? MAY_WRITE : MAY_READ | MAY_WRITE;
+        if (lflags & L_O_TRUNC) want |= MAY_WRITE;
+        if (!mayAccess(perm(old), u, want)) throw err(Errno.EACCES);
+      }
+    }
+    const hflags = (hostOpenFlags(lflags) | fs.constants.O_CREAT | O_NOFOLLOW) & ~O_DIRECTORY;
+    const fd = fs.openSync(at(dir.fd, name), hflags, mode);
+    let pfd = -1;
+    try {
+      pfd = fs.openSync(at(fd), O_PATH);
+      if (u !== undefined && !existed) fs.fchownSync(fd, u.uid, this.newGid(u, dst, gid));
+      const st = fstat(fd);
+      if ((Number(st.mode) & S_IFMT) !== S_IFREG) throw err(Errno.EISDIR);
+      const nh = new Handle(this.handles, pfd, st, dir, name);
+      pfd = -1;
+      s.h = nh;
+      dir.release();
+      if (s.fd >= 0) fs.closeSync(s.fd);
+      s.fd = fd;
+      s.lflags = lflags & ~(L_O_CREAT | L_O_EXCL);
+      return qidOf(this.paths, st);
+    } catch (e) {
+      if (pfd >= 0) fs.closeSync(pfd);
+      fs.closeSync(fd);
+      throw e;
+    }
+  }
+
+  /** Makes `name` in `dir` (by `make`), gives it to the mapped user, and returns a Handle on it. */
+  private made(dir: Handle, name: string, u: User | undefined, dst: fs.BigIntStats | undefined, gid: number, dirOnly: boolean): [Handle, fs.BigIntStats] {
+    const [h, st] = this.lookup(dir, name);
+    try {
+      if (dirOnly && !h.isDir) throw err(Errno.EIO, 'created directory replaced');
+      if (u !== undefined) {
+        fs.chownSync(at(h.fd), u.uid, this.newGid(u, dst, gid));
+        return [h, fstat(h.fd)];
+      }
+      return [h, st];
+    } catch (e) {
+      h.release();
+      throw e;
+    }
+  }
+
+  mkdir(dfid: Fid<FidState>, name: string, mode: number, gid: number): Qid {
+    const [h, st] = this.makeDir(dfid, name, mode, gid);
+    h.release();
+    return qidOf(this.paths, st);
+  }
+
+  private makeDir(dfid: Fid<FidState>, name: string, mode: number, gid: number): [Handle, fs.BigIntStats] {
+    this.writable();
+    nameCheck(name);
+    const s = this.fileOf(dfid);
+    const dst = this.need(s.user, s.h.fd, MAY_WRITE | MAY_EXEC);
+    fs.mkdirSync(at(s.h.fd, name), mode & 0o7777);
+    return this.made(s.h, name, s.user, dst, gid, true);
+  }
+
+  symlink(dfid: Fid<FidState>, name: string, target: string, gid: number): Qid {
+    const [h, st] = this.makeSymlink(dfid, name, target, gid);
+    h.release();
+    return qidOf(this.paths, st);
+  }
+
+  private makeSymlink(dfid: Fid<FidState>, name: string, target: string, gid: number): [Handle, fs.BigIntStats] {
+    this.writable();
+    nameCheck(name);
+    if (target === '' || target.includes('\0')) throw err(Errno.EINVAL);
+    const s = this.fileOf(dfid);
+    const dst = this.need(s.user, s.h.fd, MAY_WRITE | MAY_EXEC);
+    fs.symlinkSync(target, at(s.h.fd, name));
+    const r = this.made(s.h, name, s.user, dst, gid, false);
+    r[0].target = target;
+    return r;
+  }
+
+  mknod(dfid: Fid<FidState>, name: string, mode: number, _major: number, _minor: number, gid: number): Awaitable<Qid> {
+    return this.makeNode(dfid, name, mode, gid).then(([h, st]) => {
+      h.release();
+      return qidOf(this.paths, st);
+    });
+  }
+
+  /**
+   * Tmknod: FIFOs (through mkfifo(1): Node has no mknod(2)) and regular files; device nodes are
+   * refused (EPERM), sockets are not supported (EOPNOTSUPP).
+   */
+  private async makeNode(dfid: Fid<FidState>, name: string, mode: number, gid: number): Promise<[Handle, fs.BigIntStats]> {
+    this.writable();
+    nameCheck(name);
+    const s = this.fileOf(dfid);
+    const dir = s.h;
+    const t = mode & S_IFMT;
+    if (t === S_IFCHR || t === S_IFBLK) throw new NinepError('device nodes are not allowed in the export', Errno.EPERM);
+    if (t === S_IFSOCK) throw new NinepError('socket nodes are not supported', Errno.EOPNOTSUPP);
+    if (t !== S_IFIFO && t !== S_IFREG && t !== 0) throw err(Errno.EINVAL);
+    const dst = this.need(s.user, dir.fd, MAY_WRITE | MAY_EXEC);
+    if (lstatOrNull(at(dir.fd, name)) !== undefined) throw err(Errno.EEXIST);
+    if (t === S_IFIFO) await runMkfifo(`/proc/${process.pid}/fd/${dir.fd}/${name}`, mode);
+    else fs.closeSync(fs.openSync(at(dir.fd, name), fs.constants.O_CREAT | fs.constants.O_EXCL | fs.constants.O_WRONLY | O_NOFOLLOW, mode & 0o7777));
+    return this.made(dir, name, s.user, dst, gid, false);
+  }
+
+  link(dfid: Fid<FidState>, fid: Fid<FidState>, name: string): void {
+    this.writable();
+    nameCheck(name);
+    const d = this.fileOf(dfid);
+    const src = this.fileOf(fid).h;
+    if (src.isDir) throw err(Errno.EPERM);
+    this.need(d.user, d.h.fd, MAY_WRITE | MAY_EXEC);
+    const from = this.locate(src);
+    fs.linkSync(at(from.dir.fd, from.name), at(d.h.fd, name));
+  }
+
+  // ---- 9P2000 / .u create -----------------------------------------------------------------
+
+  async create(fid: Fid<FidState>, name: string, permBits: number, mode: number, extension: string, req: Req): Promise<Qid> {
+    const s = this.fileOf(fid);
+    const dotu = req.session.dialect !== '9P2000';
+    let p = permBits;
+    if (!dotu) {
+      // open(5): the directory's permissions mask the new file's.
+      const dmode = Number(fstat(s.h.fd).mode);
+      const mask = p & DMDIR ? 0o777 : 0o666;
+      p = (p & ~mask) | (p & dmode & mask);
+    }
+    let bits = p & 0o777;
+    if (dotu && p & DMSETUID) bits |= 0o4000;
+    if (dotu && p & DMSETGID) bits |= 0o2000;
+    const gid = s.user?.gid ?? NOID;
+    let made: [Handle, fs.BigIntStats] | undefined;
+    if (p & DMDIR) made = this.makeDir(fid, name, bits, gid);
+    else if (dotu && p & DMSYMLINK) made = this.makeSymlink(fid, name, extension, gid);
+    else if (dotu && p & DMLINK) {
+      const n = Number.parseInt(extension.trim(), 10);
+      const target = Number.isInteger(n) ? req.session.fids.get(n) : undefined;
+      if (target === undefined) throw err(Errno.EBADF, `link target fid ${JSON.stringify(extension)}`);
+      this.link(fid, target as Fid<FidState>, name);
+      made = this.lookup(s.h, name);
+    } else if (dotu && p & DMDEVICE) throw new NinepError('device nodes are not allowed in the export', Errno.EPERM);
+    else if (dotu && p & DMNAMEDPIPE) made = await this.makeNode(fid, name, S_IFIFO | bits, gid);
+    else if (dotu && p & DMSOCKET) throw new NinepError('socket nodes are not supported', Errno.EOPNOTSUPP);
+    else return this.createFile(fid, name, lflagsOfMode(mode) | L_O_CREAT | L_O_EXCL, bits, gid);
+    // Not a regular file: fid becomes the new file, with nothing to do I/O on.
+    const [h, st] = made;
+    const old = s.h;
+    s.h = h;
+    old.release();
+    return qidOf(this.paths, st);
+  }
+
+  // ---- I/O -------------------------------------------------------------------------------
+
+  read(fid: Fid<FidState>, offset: number, count: number): Awaitable<Buffer> {
+    const s = this.fileOf(fid);
+    if (s.xattr !== undefined) return s.xattr.subarray(Math.min(offset, s.xattr.length), Math.min(offset + count, s.xattr.length));
+    const fd = s.fd;
+    if (fd < 0) throw err(Errno.EBADF);
+    if (count === 0) return EMPTY;
+    const buf = Buffer.allocUnsafe(count);
+    const regular = s.h.isRegular;
+    if (regular && count <= this.syncIoMax) {
+      const n = fs.readSync(fd, buf, 0, count, offset);
+      return n === count ? buf : buf.subarray(0, n);
+    }
+    const pos = regular ? offset : null;
+    return new Promise<Buffer>((resolve, reject) => {
+      fs.read(fd, buf, 0, count, pos, (e, n) => (e ? reject(e) : resolve(n === count ? buf : buf.subarray(0, n))));
+    });
+  }
+
+  write(fid: Fid<FidState>, offset: number, data: Buffer): Awaitable<number> {
+    const s = this.fileOf(fid);
+    const fd = s.fd;
+    if (fd < 0) throw err(Errno.EBADF);
+    if (data.length === 0) return 0;
+    const regular = s.h.isRegular;
+    if (regular && data.length <= this.syncIoMax) return fs.writeSync(fd, data, 0, data.length, offset);
+    const pos = regular ? offset : null;
+    return new Promise<number>((resolve, reject) => {
+      fs.write(fd, data, 0, data.length, pos, (e, n) => (e ? reject(e) : resolve(n)));
+    });
+  }
+
+  fsync(fid: Fid<FidState>, datasync: number): Awaitable<void> {
+    const s = this.fileOf(fid);
+    let fd = s.fd;
+    if (fd < 0) {
+      if (!fid.isOpen || !s.h.isDir) throw err(Errno.EBADF);
+      s.dirfd ??= fs.openSync(at(s.h.fd), fs.constants.O_RDONLY | O_DIRECTORY);
+      fd = s.dirfd;
+    }
+    const f = fd;
+    return new Promise<void>((resolve, reject) => {
+      const done = (e: NodeJS.ErrnoException | null) => (e ? reject(e) : resolve());
+      if (datasync) fs.fdatasync(f, done);
+      else fs.fsync(f, done);
+    });
+  }
+
+  // ---- attributes ---------------------------------------------------------------------------
+
+  getattr(fid: Fid<FidState>): Attr {
+    const s = this.fileOf(fid);
+    return attrOf(this.paths, fstat(s.fd >= 0 ? s.fd : s.h.fd));
+  }
+
+  setattr(fid: Fid<FidState>, a: SetAttr): void {
+    const v = a.valid;
+    if ((v & (SETATTR_MODE | SETATTR_UID | SETATTR_GID | SETATTR_SIZE | SETATTR_ATIME | SETATTR_MTIME)) === 0) return;
+    this.writable();
+    const s = this.fileOf(fid);
+    const h = s.h;
+    const u = s.user;
+    let st = fstat(h.fd);
+    if (u !== undefined) {
+      const p = perm(st);
+      if (v & SETATTR_MODE && !isOwner(p, u)) throw err(Errno.EPERM);
+      if (v & SETATTR_UID && a.uid !== p.uid && u.uid !== 0) throw err(Errno.EPERM);
+      if (v & SETATTR_GID && a.gid !== p.gid && !(u.uid === 0 || (u.uid === p.uid && u.groups.includes(a.gid)))) throw err(Errno.EPERM);
+      if (v & SETATTR_SIZE && !mayAccess(p, u, MAY_WRITE)) throw err(Errno.EACCES);
+      const setsTime = (v & SETATTR_ATIME && v & SETATTR_ATIME_SET) || (v & SETATTR_MTIME && v & SETATTR_MTIME_SET);
+      if (setsTime && !isOwner(p, u)) throw err(Errno.EPERM);
+      if ((v & (SETATTR_ATIME | SETATTR_MTIME)) && !setsTime && !isOwner(p, u) && !mayAccess(p, u, MAY_WRITE)) throw err(Errno.EACCES);
+    }
+    if (v & SETATTR_SIZE) {
+      if (h.isDir) throw err(Errno.EISDIR);
+      if (!h.isRegular) throw err(Errno.EINVAL);
+    }
+    if (v & SETATTR_MODE) {
+      if (h.isSymlink) throw err(Errno.EOPNOTSUPP);
+      fs.chmodSync(at(h.fd), a.mode & 0o7777);
+    }
+    if (v & (SETATTR_UID | SETATTR_GID)) {
+      fs.chownSync(at(h.fd), v & SETATTR_UID ? a.uid : -1, v & SETATTR_GID ? a.gid : -1);
+    }
+    if (v & SETATTR_SIZE) {
+      const acc = s.lflags & L_O_ACCMODE;
+      if (s.fd >= 0 && (acc === L_O_WRONLY || acc === L_O_RDWR)) fs.ftruncateSync(s.fd, a.size);
+      else fs.truncateSync(at(h.fd), a.size);
+    }
+    if (v & (SETATTR_ATIME | SETATTR_MTIME)) {
+      if (v & SETATTR_SIZE) st = fstat(h.fd);
+      const now = Date.now() / 1000;
+      const atime = v & SETATTR_ATIME ? (v & SETATTR_ATIME_SET ? seconds(a.atimeSec, a.atimeNsec) : now) : secondsOf(st.atimeNs);
+      const mtime = v & SETATTR_MTIME ? (v & SETATTR_MTIME_SET ? seconds(a.mtimeSec, a.mtimeNsec) : now) : secondsOf(st.mtimeNs);
+      fs.utimesSync(at(h.fd), atime, mtime);
+    }
+  }
+
+  statfs(fid: Fid<FidState>): Body<MsgType.Rstatfs> {
+    const s = this.fileOf(fid);
+    const f = fs.statfsSync(at(s.h.fd));
+    return {
+      fsType: V9FS_MAGIC, bsize: f.bsize, blocks: f.blocks, bfree: f.bfree, bavail: f.bavail, files: f.files,
+      ffree: f.ffree, fsid: this.root.dev, namelen: NAME_MAX,
+    };
+  }
+
+  readlink(fid: Fid<FidState>): string {
+    const h = this.fileOf(fid).h;
+    if (!h.isSymlink) throw err(Errno.EINVAL);
+    if (h.target === undefined) {
+      const at1 = this.locate(h);
+      h.target = fs.readlinkSync(at(at1.dir.fd, at1.name));
+    }
+    return h.target;
+  }
+
+  // ---- names -----------------------------------------------------------------------------------
+
+  rename(fid: Fid<FidState>, dfid: Fid<FidState>, name: string): void {
+    this.writable();
+    nameCheck(name);
+    const s = this.fileOf(fid);
+    const to = this.fileOf(dfid).h;
+    const from = this.locate(s.h);
+    this.moveEntry(s.user, from.dir, from.name, to, name);
+  }
+
+  renameat(olddfid: Fid<FidState>, oldname: string, newdfid: Fid<FidState>, newname: string): void {
+    this.writable();
+    nameCheck(oldname);
+    nameCheck(newname);
+    const s = this.fileOf(olddfid);
+    this.moveEntry(s.user, s.h, oldname, this.fileOf(newdfid).h, newname);
+  }
+
+  private moveEntry(u: User | undefined, olddir: Handle, oldname: string, newdir: Handle, newname: string): void {
+    this.needDelete(u, olddir, oldname);
+    this.needDelete(u, newdir, newname);
+    const st = fs.lstatSync(at(olddir.fd, oldname), { bigint: true });
+    fs.renameSync(at(olddir.fd, oldname), at(newdir.fd, newname));
+    this.handles.renamed(`${st.dev}:${st.ino}`, olddir, oldname, newdir, newname);
+  }
+
+  unlinkat(dfid: Fid<FidState>, name: string, flags: number): void {
+    this.writable();
+    nameCheck(name);
+    const s = this.fileOf(dfid);
+    this.needDelete(s.user, s.h, name);
+    if (flags & AT_REMOVEDIR) fs.rmdirSync(at(s.h.fd, name));
+    else fs.unlinkSync(at(s.h.fd, name));
+  }
+
+  remove(fid: Fid<FidState>): void {
+    this.writable();
+    const s = this.fileOf(fid);
+    const { dir, name } = this.locate(s.h);
+    this.needDelete(s.user, dir, name);
+    if (s.h.isDir) fs.rmdirSync(at(dir.fd, name));
+    else fs.unlinkSync(at(dir.fd, name));
+  }
+
+  // ---- directories ---------------------------------------------------------------------------
+
+  private listing(h: Handle): Listing {
+    const st = fstat(h.fd);
+    const self = qidOf(this.paths, st);
+    let parent = self;
+    if (!this.isRoot(h)) {
+      const p = lstatOrNull(at(h.fd, '..'));
+      if (p !== undefined) parent = qidOf(this.paths, p);
+    }
+    return this.dirs.list(h.key, h.fd, st, self, parent, this.paths);
+  }
+
+  readdir(fid: Fid<FidState>, offset: number, count: number): Dirent[] {
+    const s = this.fileOf(fid);
+    if (!s.h.isDir) throw err(Errno.ENOTDIR);
+    if (s.listing === undefined || offset === 0) s.listing = this.listing(s.h);
+    const l = s.listing;
+    const ents = l.entries;
+    let end = offset;
+    for (let bytes = 0; end < ents.length; end++) {
+      const size = 24 + Buffer.byteLength(ents[end]!.name);
+      if (bytes + size > count) break;
+      bytes += size;
+    }
+    l.fill(offset, end);
+    const out: Dirent[] = new Array(Math.max(0, end - offset));
+    for (let i = offset; i < end; i++) {
+      const e = ents[i]!;
+      out[i - offset] = { qid: e.qid!, offset: i + 1, type: e.type, name: e.name };
+    }
+    return out;
+  }
+
+  /** 9P2000/.u directory reads: entry `index` (without "." and "..") as a stat record. */
+  dirgen(fid: Fid<FidState>, index: number, req: Req): Dir | null {
+    const s = this.fileOf(fid);
+    if (s.listing === undefined || index === 0) s.listing = this.listing(s.h);
+    const e = s.listing.entry(index + 2);
+    if (e === undefined) return null;
+    const dialect = req.session.dialect ?? '9P2000';
+    const p = at(s.h.fd, e.name);
+    const st = lstatOrNull(p);
+    if (st === undefined) {
+      return { type: 0, dev: 0, qid: e.qid!, mode: 0, atime: 0, mtime: 0, length: 0, name: e.name, uid: '', gid: '', muid: '', extension: '', nUid: NOID, nGid: NOID, nMuid: NOID };
+    }
+    let target: string | undefined;
+    if (dialect !== '9P2000' && (Number(st.mode) & S_IFMT) === 0o120000) {
+      try {
+        target = fs.readlinkSync(p);
+      } catch {
+        target = '';
+      }
+    }
+    return dirOf(this.paths, this.names, st, e.name, dialect, target);
+  }
+
+  // ---- 9P2000 / .u stat and wstat -------------------------------------------------------------
+
+  stat(fid: Fid<FidState>, req: Req): Dir {
+    const s = this.fileOf(fid);
+    const h = s.h;
+    const dialect = req.session.dialect ?? '9P2000';
+    const st = fstat(s.fd >= 0 ? s.fd : h.fd);
+    const target = h.isSymlink && dialect !== '9P2000' ? this.readlink(fid) : undefined;
+    return dirOf(this.paths, this.names, st, this.isRoot(h) ? '/' : h.name, dialect, target);
+  }
+
+  async wstat(fid: Fid<FidState>, d: Dir, req: Req): Promise<void> {
+    const s = this.fileOf(fid);
+    const h = s.h;
+    const dotu = req.session.dialect !== '9P2000';
+    const a: SetAttr = { valid: 0, mode: 0, uid: 0, gid: 0, size: 0, atimeSec: 0, atimeNsec: 0, mtimeSec: 0, mtimeNsec: 0 };
+    if (d.mode !== NOID) {
+      let m = d.mode & 0o777;
+      if (dotu && d.mode & DMSETUID) m |= 0o4000;
+      if (dotu && d.mode & DMSETGID) m |= 0o2000;
+      a.valid |= SETATTR_MODE;
+      a.mode = m;
+    }
+    if (!isDontTouchLength(d.length)) {
+      if (h.isDir) {
+        if (d.length !== 0) throw err(Errno.EISDIR);
+      } else {
+        a.valid |= SETATTR_SIZE;
+        a.size = d.length;
+      }
+    }
+    if (d.atime !== NOID) {
+      a.valid |= SETATTR_ATIME | SETATTR_ATIME_SET;
+      a.atimeSec = d.atime;
+    }
+    if (d.mtime !== NOID) {
+      a.valid |= SETATTR_MTIME | SETATTR_MTIME_SET;
+      a.mtimeSec = d.mtime;
+    }
+    const uid = dotu && d.nUid !== undefined && d.nUid !== NOID ? d.nUid : d.uid !== '' ? this.names.uidOf(d.uid) ?? -1 : undefined;
+    const gid = dotu && d.nGid !== undefined && d.nGid !== NOID ? d.nGid : d.gid !== '' ? this.names.gidOf(d.gid) ?? -1 : undefined;
+    if (uid === -1 || gid === -1) throw new NinepError('unknown user or group', Errno.EINVAL);
+    if (uid !== undefined) {
+      a.valid |= SETATTR_UID;
+      a.uid = uid;
+    }
+    if (gid !== undefined) {
+      a.valid |= SETATTR_GID;
+      a.gid = gid;
+    }
+    const rename = d.name !== '' && d.name !== h.name && !this.isRoot(h);
+    if (a.valid === 0 && !rename) {
+      // All "don't touch": a request to commit the file to stable storage (stat(5)).
+      if (s.fd >= 0) await new Promise<void>((resolve, reject) => fs.fsync(s.fd, (e) => (e ? reject(e) : resolve())));
+      return;
+    }
+    this.writable();
+    let from: { dir: Handle; name: string } | undefined;
+    if (rename) {
+      nameCheck(d.name);
+      from = this.locate(h);
+      if (lstatOrNull(at(from.dir.fd, d.name)) !== undefined) throw err(Errno.EEXIST);
+      this.needDelete(s.user, from.dir, from.name);
+    }
+    this.setattr(fid, a);
+    if (from !== undefined) this.moveEntry(s.user, from.dir, from.name, from.dir, d.name);
+  }
+
+  // ---- locks ------------------------------------------------------------------------------------
+
+  private lockOwner(fid: Fid<FidState>, l: LockArgs): string {
+    return `${fid.session.id}\0${l.clientId}\0${l.procId}`;
+  }
+
+  private lockable(fid: Fid<FidState>, type: number): FidState {
+    const s = this.fileOf(fid);
+    if (!fid.isOpen || (s.fd < 0 && !s.h.isDir)) throw err(Errno.EBADF);
+    const acc = s.lflags & L_O_ACCMODE;
+    if (type === LOCK_TYPE_WRLCK && acc === L_O_RDONLY) throw err(Errno.EBADF);
+    if (type === LOCK_TYPE_RDLCK && acc === L_O_WRONLY) throw err(Errno.EBADF);
+    if (type !== LOCK_TYPE_RDLCK && type !== LOCK_TYPE_WRLCK && type !== LOCK_TYPE_UNLCK) throw err(Errno.EINVAL);
+    return s;
+  }
+
+  lock(fid: Fid<FidState>, _flags: number, l: LockArgs): number {
+    const s = this.lockable(fid, l.lockType);
+    const owner = this.lockOwner(fid, l);
+    const { start, end } = rangeOf(l.start, l.length);
+    const status = this.locks.set(s.h.key, owner, l.lockType, start, end, l.procId, l.clientId);
+    if (status === LOCK_SUCCESS && l.lockType !== LOCK_TYPE_UNLCK) (s.owners ??= new Set()).add(owner);
+    return status;
+  }
+
+  getlock(fid: Fid<FidState>, l: LockArgs): LockArgs {
+    const s = this.lockable(fid, l.lockType === LOCK_TYPE_UNLCK ? LOCK_TYPE_RDLCK : l.lockType);
+    const { start, end } = rangeOf(l.start, l.length);
+    const c = this.locks.conflict(s.h.key, this.lockOwner(fid, l), l.lockType, start, end);
+    if (c === undefined) return { ...l, lockType: LOCK_TYPE_UNLCK };
+    return { lockType: c.type, start: c.start, length: lengthOf(c), procId: c.procId, clientId: c.clientId };
+  }
+
+  // ---- xattrs -------------------------------------------------------------------------------------
+
+  /**
+   * Extended attributes are not served: Node has no xattr calls. Listing answers an empty list
+   * and every name ENODATA, at once (Linux asks for security.* on many operations); setting one
+   * is EOPNOTSUPP.
+   */
+  xattrwalk(fid: Fid<FidState>, newfid: Fid<FidState>, name: string): number {
+    const s = this.fileOf(fid);
+    if (name !== '') throw err(Errno.ENODATA);
+    newfid.aux = { h: s.h.retain(), user: s.user, fd: -1, lflags: 0, xattr: EMPTY };
+    return 0;
+  }
+
+  xattrcreate(): void {
+    throw new NinepError('extended attributes are not supported by this export', Errno.EOPNOTSUPP);
+  }
+}

@@ -1,0 +1,40 @@
+/**
+ * Smoke run of suite `storage` (small sizes) so the benchmark keeps working; the real run is
+ * `node dist/test/bench/main.js storage`. Needs the built service (services/storage/dist).
+ */
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { promises as fsp } from 'node:fs';
+import { STORAGE_CASES, runStorage, storageRatios } from './storage.js';
+import { table, writeResults } from './stats.js';
+import { haveDiod } from '../support/diod.js';
+
+jest.setTimeout(60000);
+
+test('suite storage runs every case and workload and writes its JSON rows', async () => {
+  const rows = await runStorage({ mib: 4, files: 100, entries: 300, listings: 3, rounds: 1, placements: ['unpinned'] });
+  const cases = STORAGE_CASES.filter((c) => c !== 'diod' || haveDiod());
+  const modes = ['seq-write', 'seq-read', 'create-getattr-unlink', 'create-getattr-unlink-parallel16', 'readdir-cold', 'readdir'];
+  expect(rows).toHaveLength(cases.length * modes.length);
+  for (const c of cases) expect(rows.filter((r) => r.case === c).map((r) => r.mode)).toEqual(modes);
+  for (const r of rows) {
+    expect(r.ops_per_s).toBeGreaterThan(0);
+    expect(r.p99_us).toBeGreaterThanOrEqual(r.p50_us);
+    expect(r.placement).toBe('unpinned');
+  }
+  const ours = rows.find((r) => r.case === 'prose-storage' && r.mode === 'seq-write')!;
+  expect(ours.msize).toBe(1024 * 1024 + 24);
+  expect(ours.payload).toBe(1024 * 1024);
+  expect(Number(ours.mb_per_s)).toBeGreaterThan(0);
+  if (cases.includes('diod')) expect(storageRatios(rows)).toHaveLength(modes.length);
+  expect(table(rows).split('\n')).toHaveLength(rows.length + 2);
+  const dir = await fsp.mkdtemp(path.join(os.tmpdir(), 'prose-bench-out-'));
+  try {
+    const json = JSON.parse(await fsp.readFile(await writeResults('storage', rows, {}, dir), 'utf8'));
+    expect(json.suite).toBe('storage');
+    expect(new Set(json.rows.map((r: { case: string }) => r.case))).toEqual(new Set(cases));
+    expect(Object.keys(json.rows[0])).toEqual(expect.arrayContaining(['case', 'mode', 'payload', 'p50_us', 'p99_us', 'ops_per_s']));
+  } finally {
+    await fsp.rm(dir, { recursive: true, force: true });
+  }
+});

@@ -1,0 +1,164 @@
+/**
+ * The storage service operation by operation, through @prose/client: the .L table (suite.ts)
+ * against our service and against diod (the cases diod supports; both must give the expected
+ * summary, so they agree), the .u table (suite-u.ts), and a plain 9P2000 session.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { Client, type Fid } from '@prose/client';
+import { OREAD, ORDWR, QTDIR } from '@prose/protocol';
+import { haveDiod, startDiod, type Diod } from '../support/diod.js';
+import { startStorage, type Storage } from './helpers.js';
+import { L_CASES, code, type OpCase } from './suite.js';
+import { U_CASES } from './suite-u.js';
+
+jest.setTimeout(30000);
+
+interface Target {
+  client: Client;
+  root: Fid;
+  exportDir: string;
+  server: 'prose' | 'diod';
+}
+
+let n = 0;
+
+async function runCase(t: Target, c: OpCase): Promise<unknown> {
+  const name = `case-${++n}`;
+  const host = path.join(t.exportDir, name);
+  fs.mkdirSync(host);
+  const dir = await t.root.walk(name);
+  try {
+    return await c.run({ c: t.client, root: t.root, dir, host, server: t.server });
+  } finally {
+    await dir.clunk().catch(() => {});
+  }
+}
+
+describe('storage service, 9P2000.L', () => {
+  let svc: Storage;
+  let t: Target;
+
+  beforeAll(async () => {
+    svc = await startStorage();
+    const client = await Client.connect(svc.addr);
+    t = { client, root: await client.attach({ aname: svc.dir }), exportDir: svc.dir, server: 'prose' };
+  });
+  afterAll(async () => {
+    t?.client.close();
+    await svc?.stop();
+  });
+
+  test('version and msize: 9P2000.L, 1 MiB + 24 (iounit msize - 24)', async () => {
+    expect(t.client.version).toBe('9P2000.L');
+    expect(t.client.msize).toBe(1024 * 1024 + 24);
+    const big = await Client.connect(svc.addr, { msize: 4 * 1024 * 1024 + 24 });
+    expect(big.msize).toBe(4 * 1024 * 1024 + 24);
+    const r = await big.attach({});
+    const f = await (await r.clone()).lcreate('iounit', 0o102, 0o644);
+    expect(f.iounit).toBe(4 * 1024 * 1024);
+    await f.clunk();
+    big.close();
+  });
+
+  test('attach: aname "" and the export path; any other is refused', async () => {
+    const c = await Client.connect(svc.addr);
+    const a = await c.attach({ aname: '' });
+    expect(a.qid.path).toBe(t.root.qid.path);
+    expect(a.qid.type & QTDIR).toBe(QTDIR);
+    await expect(c.attach({ aname: '/etc' })).rejects.toMatchObject({ code: 'ENOENT' });
+    c.close();
+  });
+
+  test.each(L_CASES.map((c) => [c.name, c] as const))('%s', async (_name, c) => {
+    expect(await runCase(t, c)).toEqual(c.expect);
+  });
+});
+
+const describeDiod = haveDiod() ? describe : describe.skip;
+
+describeDiod('the same .L cases against diod (interop: both give the same answers)', () => {
+  let diod: Diod;
+  let t: Target;
+  const shared = L_CASES.filter((c) => c.diod === true);
+
+  beforeAll(async () => {
+    diod = await startDiod();
+    const client = await Client.connect(diod.addr);
+    t = { client, root: await client.attach({ aname: diod.exportDir }), exportDir: diod.exportDir, server: 'diod' };
+  });
+  afterAll(async () => {
+    t?.client.close();
+    await diod?.stop();
+  });
+  afterEach(() => {
+    if (!diod.running()) throw new Error(`diod died: ${diod.log()}`);
+  });
+
+  test('most of the table is shared', () => {
+    expect(shared.length).toBeGreaterThanOrEqual(L_CASES.length - 5);
+  });
+
+  test.each(shared.map((c) => [c.name, c] as const))('%s', async (_name, c) => {
+    expect(await runCase(t, c)).toEqual(c.expect);
+  });
+});
+
+describe('storage service, 9P2000.u', () => {
+  let svc: Storage;
+  let t: Target;
+
+  beforeAll(async () => {
+    svc = await startStorage();
+    const client = await Client.connect(svc.addr, { version: '9P2000.u' });
+    t = { client, root: await client.attach({}), exportDir: svc.dir, server: 'prose' };
+  });
+  afterAll(async () => {
+    t?.client.close();
+    await svc?.stop();
+  });
+
+  test('negotiates 9P2000.u', () => {
+    expect(t.client.version).toBe('9P2000.u');
+  });
+
+  test.each(U_CASES.map((c) => [c.name, c] as const))('%s', async (_name, c) => {
+    expect(await runCase(t, c)).toEqual(c.expect);
+  });
+});
+
+describe('storage service, plain 9P2000', () => {
+  let svc: Storage;
+
+  beforeAll(async () => {
+    svc = await startStorage();
+  });
+  afterAll(async () => {
+    await svc?.stop();
+  });
+
+  test('create (perm masked by the directory, open(5)), write, stat, directory read, remove; errors by name', async () => {
+    const c = await Client.connect(svc.addr, { version: '9P2000' });
+    expect(c.version).toBe('9P2000');
+    const root = await c.attach({});
+    fs.chmodSync(svc.dir, 0o755);
+    const f = await (await root.clone()).create('p9', 0o666, ORDWR);
+    await f.write(0, Buffer.from('plan 9'));
+    const st = await f.stat();
+    expect(st.mode & 0o777).toBe(0o644);
+    expect(st.length).toBe(6);
+    expect(st.uid).toBe('root');
+    expect(st.extension).toBeUndefined();
+    await f.clunk();
+    expect(fs.readFileSync(path.join(svc.dir, 'p9'), 'utf8')).toBe('plan 9');
+    expect((await root.stat()).name).toBe('/');
+    const list = await c.list('');
+    expect(list.map((e) => e.name)).toEqual(['p9']);
+    expect(await code((await root.clone()).create('p9', 0o644, OREAD))).toBe('EEXIST');
+    const g = await root.walk('p9');
+    await g.remove();
+    expect(fs.existsSync(path.join(svc.dir, 'p9'))).toBe(false);
+    await expect(root.walk('p9')).rejects.toMatchObject({ code: 'ENOENT' });
+    c.close();
+  });
+});
