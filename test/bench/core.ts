@@ -12,7 +12,7 @@ import { L_O_WRONLY } from '@prose/protocol';
 import { startNodePeer, type Peer } from '../support/child.js';
 import { allCpus, cpusFor, pinSelf, type Placement } from './placement.js';
 import { RawClient } from './raw-echo.js';
-import { summarize, type Row } from './stats.js';
+import { median, processCpuNs, round, summarize, type Row } from './stats.js';
 import { startDiod, haveDiod, type Diod } from '../support/diod.js';
 
 export const CORE_CASES = ['prose-unix', 'prose-tcp', 'diod-tcp', 'raw-tcp'] as const;
@@ -20,7 +20,10 @@ export type CoreCase = (typeof CORE_CASES)[number];
 
 export interface CoreOptions {
   iterations?: number;
+  /** Round trips before the first measured run of each configuration (default min(2000, iterations)). */
   warmup?: number;
+  /** Measured runs of each configuration; a row is their median (default 3). */
+  reps?: number;
   payloads?: number[];
   placements?: Placement[];
   cases?: readonly CoreCase[];
@@ -34,6 +37,8 @@ interface Target {
   roundTrip(payload: Buffer): Promise<unknown>;
   /** Largest payload one round trip carries (diod's msize caps its Twrite). */
   maxPayload: number;
+  /** The peer process serving it (for its CPU time), when it is a child of ours. */
+  pid?: number;
   close(): void;
 }
 
@@ -42,18 +47,18 @@ export function distBench(): string {
   return __filename.endsWith('.js') ? __dirname : path.resolve(__dirname, '../../dist/test/bench');
 }
 
-async function nineTarget(addr: string, aname: string): Promise<Target> {
+async function nineTarget(addr: string, aname: string, pid: number | undefined): Promise<Target> {
   const c = await Client.connect(addr, { version: '9P2000.L' });
   const root = await c.attach({ aname, uname: 'root', nUname: 0 });
   const f: Fid = await root.walk('null');
   await f.lopen(L_O_WRONLY);
-  return { roundTrip: (p) => f.write(0, p), maxPayload: c.maxIo, close: () => c.close() };
+  return { roundTrip: (p) => f.write(0, p), maxPayload: c.maxIo, pid, close: () => c.close() };
 }
 
-async function rawTarget(addr: string): Promise<Target> {
+async function rawTarget(addr: string, pid: number | undefined): Promise<Target> {
   const port = Number(addr.split('!').pop());
   const r = await RawClient.connect(port);
-  return { roundTrip: (p) => r.roundTrip(p), maxPayload: Number.MAX_SAFE_INTEGER, close: () => r.close() };
+  return { roundTrip: (p) => r.roundTrip(p), maxPayload: Number.MAX_SAFE_INTEGER, pid, close: () => r.close() };
 }
 
 /** Runs `n` round trips with at most `depth` outstanding; returns per-op latencies and wall time. */
@@ -116,49 +121,104 @@ async function startPeers(cpus: string | undefined, cases: readonly CoreCase[]):
 
 async function connect(c: CoreCase, peers: Peers): Promise<Target> {
   switch (c) {
-    case 'prose-unix': return nineTarget(`unix!${peers.unixPath}`, '');
-    case 'prose-tcp': return nineTarget(peers.prose!.addr, '');
-    case 'diod-tcp': return nineTarget(peers.diod!.addr, '/dev');
-    case 'raw-tcp': return rawTarget(peers.raw!.addr);
+    case 'prose-unix': return nineTarget(`unix!${peers.unixPath}`, '', peers.prose!.proc.pid);
+    case 'prose-tcp': return nineTarget(peers.prose!.addr, '', peers.prose!.proc.pid);
+    case 'diod-tcp': return nineTarget(peers.diod!.addr, '/dev', peers.diod!.proc.pid);
+    case 'raw-tcp': return rawTarget(peers.raw!.addr, peers.raw!.proc.pid);
   }
 }
 
-/** Runs the suite and returns its rows (one per case × mode × payload × placement). */
+/** One measured run of one configuration. */
+interface Run {
+  p50_us: number;
+  p99_us: number;
+  ops_per_s: number;
+  /** CPU time per round trip (µs) of the driver and of the peer process, when known. */
+  client_cpu_us?: number;
+  server_cpu_us?: number;
+}
+
+/** The row of a configuration measured several times: the median of each figure over the runs. */
+function rowOf(c: CoreCase, mode: string, size: number, placement: Placement, runs: Run[], sent: number): Row {
+  const med = (k: keyof Run, digits = 1) => {
+    const xs = runs.map((r) => r[k]).filter((x): x is number => x !== undefined);
+    return xs.length === runs.length ? round(median(xs), digits) : undefined;
+  };
+  const p50s = runs.map((r) => r.p50_us);
+  const row: Row = {
+    case: c, mode, payload: size, p50_us: med('p50_us')!, p99_us: med('p99_us')!, ops_per_s: Math.round(median(runs.map((r) => r.ops_per_s))),
+    placement, runs: runs.length, p50_min_us: Math.min(...p50s), p50_max_us: Math.max(...p50s),
+  };
+  const cc = med('client_cpu_us', 2), sc = med('server_cpu_us', 2);
+  if (cc !== undefined) row.client_cpu_us = cc;
+  if (sc !== undefined) row.server_cpu_us = sc;
+  if (sent !== size) row.payload_sent = sent;
+  return row;
+}
+
+/**
+ * Runs the suite and returns its rows (one per case × mode × payload × placement).
+ *
+ * Soundness: every case is connected before measuring starts, and the cases are interleaved: for
+ * each repetition, payload and mode, every case is measured in turn (the order rotating between
+ * repetitions), so a burst of load from elsewhere on the machine lands on all cases alike rather
+ * than on whichever ran then. Each configuration is measured `reps` times; a row gives the median
+ * of the runs' p50, p99 and ops/s, the spread of the p50s (`p50_min_us`, `p50_max_us`) and the
+ * CPU time per round trip of the driver (`client_cpu_us`) and of the peer (`server_cpu_us`),
+ * which is what the other load on a shared machine disturbs least. The first run of each
+ * configuration follows `warmup` round trips (so the JIT has compiled both ends' hot paths);
+ * later runs follow a tenth of that (caches, not compilation).
+ */
 export async function runCore(opts: CoreOptions = {}): Promise<Row[]> {
   const n = opts.iterations ?? 10000;
-  const warmup = opts.warmup ?? Math.min(500, n);
+  const warmup = opts.warmup ?? Math.min(2000, n);
+  const reps = Math.max(1, opts.reps ?? 3);
   const payloads = opts.payloads ?? [64, 1024, 8192, 65536];
   const placements = opts.placements ?? ['same-cpu', 'unpinned'];
   const depth = opts.depth ?? 16;
   const cases = (opts.cases ?? CORE_CASES).filter((c) => c !== 'diod-tcp' || haveDiod());
   const log = opts.log ?? (() => {});
+  const modes = [['serial', 1], [`pipelined${depth}`, depth]] as const;
   const rows: Row[] = [];
   for (const placement of placements) {
     const cpus = cpusFor(placement);
     pinSelf(cpus ?? allCpus());
     const peers = await startPeers(cpus, cases);
+    const targets = new Map<CoreCase, Target>();
+    const runs = new Map<string, Run[]>();
     try {
-      for (const c of cases) {
-        const t = await connect(c, peers);
-        try {
-          for (const size of payloads) {
-            const sent = Math.min(size, t.maxPayload);
-            const payload = Buffer.alloc(sent, 0x5a);
-            for (const [mode, d] of [['serial', 1], [`pipelined${depth}`, depth]] as const) {
-              await measure(t, payload, warmup, d);
+      for (const c of cases) targets.set(c, await connect(c, peers));
+      for (let rep = 0; rep < reps; rep++) {
+        for (const size of payloads) {
+          for (const [mode, d] of modes) {
+            for (let k = 0; k < cases.length; k++) {
+              const c = cases[(k + rep) % cases.length]!;
+              const t = targets.get(c)!;
+              const payload = Buffer.alloc(Math.min(size, t.maxPayload), 0x5a);
+              await measure(t, payload, rep === 0 ? warmup : Math.ceil(warmup / 10), d);
+              const c0 = processCpuNs('self'), s0 = t.pid !== undefined ? processCpuNs(t.pid) : undefined;
               const { samples, wallNs } = await measure(t, payload, n, d);
-              const row: Row = { case: c, mode, payload: size, ...summarize(samples, wallNs), placement };
-              if (sent !== size) row.payload_sent = sent;
-              rows.push(row);
-              log(`${c} ${mode} ${size} ${placement}: p50 ${row.p50_us} µs, p99 ${row.p99_us} µs, ${row.ops_per_s} ops/s`);
+              const c1 = processCpuNs('self'), s1 = t.pid !== undefined ? processCpuNs(t.pid) : undefined;
+              const run: Run = summarize(samples, wallNs);
+              if (c0 !== undefined && c1 !== undefined) run.client_cpu_us = (c1 - c0) / n / 1000;
+              if (s0 !== undefined && s1 !== undefined) run.server_cpu_us = (s1 - s0) / n / 1000;
+              const key = `${c} ${mode} ${size}`;
+              runs.set(key, [...(runs.get(key) ?? []), run]);
+              const cpu = run.client_cpu_us !== undefined ? `, cpu/op ${run.client_cpu_us.toFixed(2)} + ${run.server_cpu_us?.toFixed(2) ?? '?'} µs` : '';
+              log(`${c} ${mode} ${size} ${placement} run ${rep + 1}/${reps}: p50 ${run.p50_us} µs, p99 ${run.p99_us} µs, ${run.ops_per_s} ops/s${cpu}`);
             }
           }
-        } finally {
-          t.close();
         }
       }
     } finally {
+      for (const t of targets.values()) t.close();
       await peers.stop();
+    }
+    for (const c of cases) {
+      const max = targets.get(c)!.maxPayload;
+      for (const size of payloads) {
+        for (const [mode] of modes) rows.push(rowOf(c, mode, size, placement, runs.get(`${c} ${mode} ${size}`)!, Math.min(size, max)));
+      }
     }
   }
   pinSelf(allCpus());

@@ -1,7 +1,7 @@
 /**
  * The 9P peer of the core benchmark: a server whose only file, `null`, discards writes (and
  * reads as empty). Listens on every dial string given as an argument and prints
- * `listening <addr>` for each.
+ * `listening <addr>` for each once all are bound.
  */
 import { Server, Tree, dir, file, silentLogger } from '@prose/server';
 
@@ -13,10 +13,10 @@ export function nullTree(): Tree {
 if (require.main === module) {
   (async () => {
     const server = new Server(nullTree(), { logger: silentLogger });
-    for (const a of process.argv.slice(2)) {
-      const l = await server.listen(a);
-      process.stdout.write(`listening ${l.addr}\n`);
-    }
+    // Every address is bound before any is announced: the parent starts on the first line.
+    const ls = [];
+    for (const a of process.argv.slice(2)) ls.push(await server.listen(a));
+    for (const l of ls) process.stdout.write(`listening ${l.addr}\n`);
     process.on('SIGTERM', () => process.exit(0));
   })().catch((e) => {
     process.stderr.write(`null-server: ${(e as Error).message}\n`);

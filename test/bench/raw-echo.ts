@@ -2,98 +2,74 @@
  * The floor for Node sockets: a plain length-prefixed exchange with no 9P. The client sends a
  * frame shaped like a Twrite (23-byte header + payload); the server answers each with an
  * 11-byte frame shaped like an Rwrite. Run as a script it is the server child.
+ *
+ * Both ends use the socket layer of our 9P client and server (@prose/transport's `dial` and
+ * `listen`), so the socket work is the same and only 9P is missing: the server gets a read
+ * event, answers every frame in it, and the answers go out in one write; the client queues
+ * [header, payload] and its frames of one tick go out in one write (one buffer when small, a
+ * writev of the parts when large), and reads into the same receive slab. What prose-tcp costs
+ * above raw-tcp is then 9P itself: codec, session, tags and fids, the client's mux.
  */
-import * as net from 'node:net';
+import { dial, listen, type Conn, type Listener } from '@prose/transport';
 
 const REQ_HDR = 23;
 const REPLY = 11;
 
-const batches: Buffer[] = [];
-
-/** n reply frames back to back (cached per n). */
-function replyBatch(n: number): Buffer {
-  let b = batches[n];
-  if (!b) {
-    b = Buffer.alloc(REPLY * n);
-    for (let i = 0; i < n; i++) b.writeUInt32LE(REPLY, i * REPLY);
-    batches[n] = b;
-  }
-  return b;
-}
-
-/** Serves the raw exchange on 127.0.0.1 (port 0 = any); resolves with the bound port. */
-export function rawEchoServer(port = 0): Promise<net.Server> {
-  const server = net.createServer((s) => {
-    s.setNoDelay(true);
-    const hdr = Buffer.alloc(4);
-    let hdrLen = 0;
-    let remaining = 0;
-    s.on('data', (chunk: Buffer) => {
-      let replies = 0;
-      let off = 0;
-      while (off < chunk.length) {
-        if (remaining === 0) {
-          const take = Math.min(4 - hdrLen, chunk.length - off);
-          chunk.copy(hdr, hdrLen, off, off + take);
-          hdrLen += take;
-          off += take;
-          if (hdrLen < 4) break;
-          hdrLen = 0;
-          remaining = hdr.readUInt32LE(0) - 4;
-          continue;
-        }
-        const take = Math.min(remaining, chunk.length - off);
-        remaining -= take;
-        off += take;
-        if (remaining === 0) replies++;
-      }
-      if (replies > 0) s.write(replyBatch(replies));
+/** Serves the raw exchange on 127.0.0.1 (port 0 = any); resolves with the listener. */
+export function rawEchoServer(port = 0): Promise<Listener> {
+  return listen(`tcp!127.0.0.1!${port}`, (c: Conn) => {
+    c.start({
+      frame: () => {
+        const r = Buffer.allocUnsafe(REPLY);
+        r.writeUInt32LE(REPLY, 0);
+        c.send(r);
+      },
+      close: () => {},
     });
-    s.on('error', () => s.destroy());
   });
-  return new Promise((resolve) => server.listen(port, '127.0.0.1', () => resolve(server)));
 }
 
 /** A client of the raw exchange: `roundTrip()` sends one request and resolves on its reply. */
 export class RawClient {
   private waiters: Array<() => void> = [];
-  private got = 0;
-  private constructor(private readonly sock: net.Socket) {
-    sock.on('data', (d: Buffer) => {
-      this.got += d.length;
-      while (this.got >= REPLY && this.waiters.length) { this.got -= REPLY; this.waiters.shift()!(); }
+  private head = 0;
+  private constructor(private readonly conn: Conn) {
+    conn.start({
+      frame: () => {
+        const w = this.waiters[this.head]!;
+        this.waiters[this.head++] = undefined!;
+        if (this.head === this.waiters.length) {
+          this.waiters.length = 0;
+          this.head = 0;
+        }
+        w();
+      },
+      close: () => {},
     });
   }
 
-  static connect(port: number): Promise<RawClient> {
-    return new Promise((resolve, reject) => {
-      const s = net.createConnection({ host: '127.0.0.1', port }, () => { s.setNoDelay(true); resolve(new RawClient(s)); });
-      s.once('error', reject);
-    });
+  static async connect(port: number): Promise<RawClient> {
+    return new RawClient(await dial(`tcp!127.0.0.1!${port}`));
   }
 
-  /** Header and payload are written as two buffers, like the 9P client's vectored writes. */
+  /** Header and payload are queued as two parts, as the 9P client queues a Twrite. */
   roundTrip(payload: Buffer): Promise<void> {
-    const head = Buffer.alloc(REQ_HDR);
+    const head = Buffer.allocUnsafe(REQ_HDR);
     head.writeUInt32LE(REQ_HDR + payload.length, 0);
     return new Promise((resolve) => {
       this.waiters.push(resolve);
-      this.sock.cork();
-      this.sock.write(head);
-      this.sock.write(payload);
-      this.sock.uncork();
+      this.conn.send([head, payload]);
     });
   }
 
   close(): void {
-    this.sock.destroy();
+    this.conn.close();
   }
 }
 
 if (require.main === module) {
-  rawEchoServer().then((s) => {
-    const a = s.address() as net.AddressInfo;
-    process.stdout.write(`listening tcp!127.0.0.1!${a.port}\n`);
+  rawEchoServer().then((l) => {
+    process.stdout.write(`listening ${l.addr}\n`);
     process.on('SIGTERM', () => process.exit(0));
   });
 }

@@ -2,6 +2,7 @@
  * Figures and tables for the benchmark suites: percentiles of latency samples, the row format
  * every suite writes to bench-results/<suite>.json, and a plain-text table.
  */
+import * as fs from 'node:fs';
 import { promises as fsp } from 'node:fs';
 import * as path from 'node:path';
 
@@ -27,6 +28,35 @@ export function summarize(samplesNs: Float64Array | number[], wallNs: number, op
   };
 }
 
+/**
+ * CPU time (ns, user + system) that process `pid` and all its threads have used so far, from
+ * /proc/<pid>/task/<tid>/schedstat (nanosecond resolution, unlike the 10 ms ticks of /proc/<pid>/stat).
+ * Undefined where /proc is not available or the process is gone.
+ */
+export function processCpuNs(pid: number | 'self'): number | undefined {
+  try {
+    const dir = `/proc/${pid}/task`;
+    let total = 0;
+    for (const t of fs.readdirSync(dir)) {
+      try {
+        total += Number(fs.readFileSync(`${dir}/${t}/schedstat`, 'utf8').split(' ', 1)[0]);
+      } catch {
+        // a thread that ended between readdir and read
+      }
+    }
+    return total;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The median of some numbers (the mean of the middle two for an even count). */
+export function median(xs: readonly number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+}
+
 export function round(x: number, digits = 1): number {
   const f = 10 ** digits;
   return Math.round(x * f) / f;
@@ -40,7 +70,7 @@ export function sizeLabel(n: number): string {
 }
 
 /** A fixed-width text table of rows, columns in the given order. */
-export function table(rows: Row[], columns: string[] = ['case', 'mode', 'placement', 'payload', 'p50_us', 'p99_us', 'ops_per_s']): string {
+export function table(rows: Row[], columns: string[] = ['case', 'mode', 'placement', 'payload', 'p50_us', 'p99_us', 'ops_per_s', 'p50_min_us', 'p50_max_us', 'client_cpu_us', 'server_cpu_us']): string {
   const cols = columns.filter((c) => rows.some((r) => r[c] !== undefined));
   const cell = (r: Row, c: string) => (c === 'payload' ? sizeLabel(r.payload) : String(r[c] ?? ''));
   const widths = cols.map((c) => Math.max(c.length, ...rows.map((r) => cell(r, c).length)));

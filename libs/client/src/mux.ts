@@ -18,6 +18,8 @@ import { AbortError, connectionClosed, replyError } from './errors.js';
 export enum Ret { Msg, Void, Count, Data, Qid }
 
 type Resolve = (v: unknown) => void;
+/** An Rwrite frame: size[4] type[1] tag[2] count[4]. */
+const RWRITE_SIZE = 11;
 type Reject = (e: Error) => void;
 const noop = (): void => {};
 
@@ -155,6 +157,14 @@ export class Mux implements ConnHandler {
     if (c === undefined) {
       const name = MSG_NAMES[frame[4]!] ?? `type ${frame[4]}`;
       this.shutdown(new NinepError(`protocol botch: ${name} with tag ${tag}, which no request holds`, Errno.EPROTO));
+      return;
+    }
+    if (c.ret === Ret.Count && c.flush === undefined && frame[4] === MsgType.Rwrite && c.type === MsgType.Twrite &&
+        frame.length === RWRITE_SIZE && frame.readUInt32LE(0) === RWRITE_SIZE) {
+      // The common answer of a Twrite: its count is all the caller wants, so no Fcall is made
+      // (the frame is exactly size[4] type[1] tag[2] count[4], as decode would check).
+      this.settleWith(c, frame.readUInt32LE(7));
+      this.retire(c);
       return;
     }
     let r: Fcall | undefined;

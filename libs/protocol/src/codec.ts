@@ -9,6 +9,17 @@ import type { Dialect, Fcall, Qid } from './fcall.js';
 import { Reader, Writer, malformed } from './wire.js';
 
 const scratch = new Writer(64 * 1024);
+/**
+ * encodeVec writes headers straight into a slab and hands out views of it, never writing the
+ * same bytes twice (a header may sit in a transport's queue for a while). A new slab is taken
+ * when less than HEAD_ROOM is left; a bigger message grows the slab as a Writer does.
+ */
+const HEAD_SLAB = 16 * 1024;
+const HEAD_ROOM = 512;
+let heads = new Writer(HEAD_SLAB);
+/** decode's Reader, reused: decode runs to completion before the next one starts. */
+const EMPTY = Buffer.alloc(0);
+const reader = new Reader(EMPTY, 0, 0);
 /** Above this an 8-byte readdir cookie is not exact as a number. */
 const MAX_EXACT = BigInt(Number.MAX_SAFE_INTEGER);
 
@@ -29,14 +40,24 @@ export function encode(f: Fcall, dialect: Dialect): Buffer {
 
 /**
  * Encodes a message as [header] or [header, payload]: the payload Buffer of Twrite, Rread and
- * Rreaddir is returned as is, not copied. The header's size field covers both.
+ * Rreaddir is returned as is, not copied. The header's size field covers both. The header is a
+ * view of a slab the codec never writes again: it may be kept, and patched (the client writes
+ * its tag into it).
  */
 export function encodeVec(f: Fcall, dialect: Dialect): Buffer[] {
-  const w = scratch.reset();
-  const payload = writeMessage(w, f, dialect);
-  const head = Buffer.allocUnsafe(w.pos);
-  w.buf.copy(head, 0, 0, w.pos);
-  head.writeUInt32LE(w.pos + (payload ? payload.length : 0), 0);
+  let w = heads;
+  if (w.buf.length - w.pos < HEAD_ROOM) w = heads = new Writer(HEAD_SLAB);
+  const start = w.pos;
+  let payload: Buffer | undefined;
+  try {
+    payload = writeMessage(w, f, dialect);
+  } catch (err) {
+    w.pos = start;
+    throw err;
+  }
+  const len = w.pos - start;
+  w.patch32(start, len + (payload ? payload.length : 0));
+  const head = w.buf.subarray(start, w.pos);
   return payload && payload.length > 0 ? [head, payload] : [head];
 }
 
@@ -144,12 +165,19 @@ export function decode(frame: Buffer, dialect: Dialect): Fcall {
   if (frame.length < HEADER_SIZE) throw malformed(`frame of ${frame.length} bytes`);
   const size = frame.readUInt32LE(0);
   if (size !== frame.length) throw malformed(`size field ${size} but frame of ${frame.length} bytes`);
-  const r = new Reader(frame, 5, size);
+  const r = reader;
+  r.buf = frame;
+  r.pos = 5;
+  r.end = size;
   const type = frame[4]! as MsgType;
   const tag = r.u16();
-  const f = readBody(r, type, tag, dialect);
-  r.done(MSG_NAMES[type] ?? `type ${type}`);
-  return f;
+  try {
+    const f = readBody(r, type, tag, dialect);
+    r.done(MSG_NAMES[type] ?? `type ${type}`);
+    return f;
+  } finally {
+    r.buf = EMPTY;
+  }
 }
 
 /** The message type and tag of a frame, without decoding its body (for errors about it). */

@@ -14,6 +14,16 @@ export class FrameError extends NinepError {
   }
 }
 
+/**
+ * The size field of a frame, checked: returns `size` when 7 <= size <= maxSize, else throws the
+ * FrameError every framing path uses (the Framer here, a transport reading into its own buffers).
+ */
+export function checkFrameSize(size: number, maxSize: number): number {
+  if (size < HEADER_SIZE) throw new FrameError(`frame size ${size} is below the ${HEADER_SIZE}-byte header`);
+  if (size > maxSize) throw new FrameError(`frame size ${size} exceeds msize ${maxSize}`);
+  return size;
+}
+
 export class Framer {
   /** Largest accepted frame; the session lowers it to the negotiated msize. */
   maxSize: number;
@@ -84,8 +94,6 @@ export class Framer {
   }
 
   private check(size: number): number {
-    if (size < HEADER_SIZE) throw new FrameError(`frame size ${size} is below the ${HEADER_SIZE}-byte header`);
-    if (size > this.maxSize) throw new FrameError(`frame size ${size} exceeds msize ${this.maxSize}`);
-    return size;
+    return checkFrameSize(size, this.maxSize);
   }
 }

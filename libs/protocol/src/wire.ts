@@ -16,7 +16,7 @@ export function malformed(why: string): NinepError {
 /** Reads fields from `buf[pos, end)`; any read past `end` throws a malformed-message error. */
 export class Reader {
   constructor(
-    readonly buf: Buffer,
+    public buf: Buffer,
     public pos: number,
     public end: number,
   ) {}

@@ -29,8 +29,9 @@ export interface Conn {
   start(handler: ConnHandler): void;
 
   /**
-   * Queues one frame, given whole or as parts that are written back to back without being
-   * concatenated. Frames queued in the same tick are written together (corked). Returns false
+   * Queues one frame, given whole or as parts that are written back to back (the caller need not
+   * concatenate them; a transport may copy a small batch into one buffer, never a large
+   * payload). Frames queued in the same tick are written together. Returns false
    * when the send buffer is above its high-water mark: the caller should wait for `drain()`
    * before queueing much more. Sending on a closed Conn is a no-op returning false.
    */

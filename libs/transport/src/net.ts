@@ -6,7 +6,7 @@ import { promises as fsp } from 'node:fs';
 import { Errno, NinepError } from '@prose/protocol';
 import type { Conn, Listener } from './conn.js';
 import { formatDialString, parseDialString } from './dialstring.js';
-import { SocketConn } from './socket-conn.js';
+import { SlabReader, SocketConn } from './socket-conn.js';
 
 export interface DialOptions {
   /** Give up after this many ms (default 10000). */
@@ -27,7 +27,10 @@ function socketNames(s: net.Socket, unixPath?: string): { remote: string; local:
 export function dial(addr: string, opts: DialOptions = {}): Promise<Conn> {
   const a = parseDialString(addr);
   return new Promise((resolve, reject) => {
-    const socket = a.net === 'unix' ? net.createConnection({ path: a.path }) : net.createConnection({ host: a.host, port: a.port });
+    // The socket reads into our slab (frames are views of it, big ones arrive in few reads).
+    const slab = new SlabReader(opts.maxFrame);
+    const onread = slab.onread;
+    const socket = a.net === 'unix' ? net.createConnection({ path: a.path, onread }) : net.createConnection({ host: a.host, port: a.port, onread });
     const timer = setTimeout(() => fail(new NinepError(`dial ${addr}: timed out`, Errno.ETIMEDOUT)), opts.timeoutMs ?? 10000);
     const onAbort = () => fail(new NinepError(`dial ${addr}: interrupted`, Errno.EINTR));
     opts.signal?.addEventListener('abort', onAbort, { once: true });
@@ -46,7 +49,7 @@ export function dial(addr: string, opts: DialOptions = {}): Promise<Conn> {
     socket.once('connect', () => {
       cleanup();
       if (a.net === 'tcp') socket.setNoDelay(true);
-      resolve(new SocketConn(socket, socketNames(socket, a.net === 'unix' ? a.path : undefined), opts.maxFrame));
+      resolve(new SocketConn(socket, socketNames(socket, a.net === 'unix' ? a.path : undefined), opts.maxFrame, slab));
     });
   });
 }
