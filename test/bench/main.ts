@@ -6,6 +6,7 @@
 import { CORE_CASES, ratios, runCore } from './core.js';
 import { channelTargets, latencySvg, runChannelBench } from './channel.js';
 import { storageSuite } from './storage.js';
+import { directorySuite } from './directory.js';
 import { promises as fsp } from 'node:fs';
 import { currentAffinity } from './placement.js';
 import { table, writeResults, type Row } from './stats.js';
@@ -42,6 +43,7 @@ SUITES.channel = async (a) => {
 };
 
 SUITES.storage = storageSuite;
+SUITES.directory = directorySuite;
 
 /** Lets other suites register themselves (each suite module adds its entry). */
 export function addSuite(name: string, s: Suite): void {

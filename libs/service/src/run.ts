@@ -5,6 +5,7 @@
  */
 import { Server, consoleLogger, type Logger, type ServerOptions, type Srv } from '@prose/server';
 import type { Listener } from '@prose/transport';
+import { registerFromConfig, type ServiceRegistration } from '@prose/directory';
 import { ConfigError, loadConfig, usage, type Config, type ConfigSpec } from './config.js';
 import { startHealth, type HealthServer } from './health.js';
 
@@ -15,6 +16,12 @@ export const COMMON_OPTIONS: ConfigSpec = {
   'max-msize': { type: 'number', env: 'PROSE_MAX_MSIZE', default: 8 * 1024 * 1024 + 24, help: 'largest msize offered' },
   'drain-ms': { type: 'number', env: 'PROSE_DRAIN_MS', default: 5000, help: 'how long SIGTERM waits for in-flight requests' },
   debug: { type: 'boolean', short: 'D', env: 'PROSE_DEBUG', default: false, help: 'trace every 9P message to stderr' },
+  registry: { type: 'string', env: 'PROSE_REGISTRY', default: '', help: 'register in the directory: NATS URLs (nats://host:port,...) or a registry\'s gRPC address (tcp!host!port); "" or "none": do not' },
+  'registry-addr': { type: 'list', env: 'PROSE_REGISTRY_ADDR', default: [], help: 'addresses to advertise in the directory (default: the listening ones)' },
+  'registry-lease-ms': { type: 'number', env: 'PROSE_REGISTRY_LEASE_MS', default: 6000, help: 'directory lease, refreshed every third of it' },
+  'registry-replicas': { type: 'number', env: 'PROSE_REGISTRY_REPLICAS', default: 1, help: 'replicas of the directory bucket when it is created' },
+  'registry-zone': { type: 'string', env: 'PROSE_ZONE', default: '', help: 'zone label in the directory record' },
+  'registry-provider': { type: 'string', env: 'PROSE_PROVIDER', default: '', help: 'provider id in the directory (default host-pid-random)' },
 };
 
 /** What a service provides: its name, its own options, and how to build its file tree. */
@@ -42,6 +49,8 @@ export interface RunningService {
   readonly addrs: string[];
   readonly health: HealthServer | undefined;
   readonly server: Server;
+  /** The directory registration, when `--registry` is set (deregistered first on stop). */
+  readonly registration: ServiceRegistration | undefined;
   /** Drain and stop: health NOT_SERVING, no new connections, in-flight requests finish. */
   stop(): Promise<void>;
 }
@@ -78,8 +87,24 @@ export async function startService<A>(def: ServiceDef<A>, argv: readonly string[
     await built.close?.();
     throw e;
   }
+  let registration: ServiceRegistration | undefined;
+  try {
+    registration = await registerFromConfig(cfg, {
+      service: def.name,
+      addrs: listeners.map((l) => l.addr),
+      msize: cfg['max-msize'] as number,
+      meta: health ? { health: health.addr } : {},
+    }, { onError: (e) => logger.warn(`${def.name}: directory: ${(e as Error).message}`) });
+  } catch (e) {
+    await Promise.all(listeners.map((l) => l.close()));
+    await server.close({ timeoutMs: 0 });
+    await built.close?.();
+    await health?.close();
+    throw e;
+  }
   for (const l of listeners) process.stdout.write(`listening ${l.addr}\n`);
   if (health) process.stdout.write(`health ${health.addr}\n`);
+  if (registration) process.stdout.write(`registered ${def.name} ${registration.registration.record.provider}\n`);
   let stopping: Promise<void> | undefined;
   return {
     name: def.name,
@@ -87,9 +112,11 @@ export async function startService<A>(def: ServiceDef<A>, argv: readonly string[
     addrs: listeners.map((l) => l.addr),
     health,
     server,
+    registration,
     stop: () =>
       (stopping ??= (async () => {
         health?.setServing(false);
+        await registration?.stop().catch(() => {});
         await server.close({ timeoutMs: cfg['drain-ms'] as number });
         await built.close?.();
         await health?.close();
