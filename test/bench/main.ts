@@ -5,6 +5,7 @@
  */
 import { CORE_CASES, ratios, runCore } from './core.js';
 import { channelTargets, latencySvg, runChannelBench } from './channel.js';
+import { gatewaysSuite } from './gateways.js';
 import { storageSuite } from './storage.js';
 import { directorySuite } from './directory.js';
 import { promises as fsp } from 'node:fs';
@@ -42,6 +43,7 @@ SUITES.channel = async (a) => {
   return { rows, notes: ['', ...channelTargets(rows), 'plot: bench-results/channel.svg'] };
 };
 
+SUITES.gateways = gatewaysSuite;
 SUITES.storage = storageSuite;
 SUITES.directory = directorySuite;
 
