@@ -5,6 +5,8 @@
  * and opens it again with the same mode; requests that are safe to repeat are retried there,
  * the others fail with "provider lost".
  */
+// Loading @prose/shm makes shm!/path provider addresses dialable.
+import '@prose/shm';
 import { Client, Fid, WalkError, type ConnectOptions } from '@prose/client';
 import { Errno, MAXWELEM, MsgType, NinepError, OTRUNC, QTAPPEND, QTEXCL, type Qid } from '@prose/protocol';
 import type { Directory, DirectoryEvent } from '@prose/directory';

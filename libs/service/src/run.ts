@@ -3,6 +3,8 @@
  * listen on every configured address, answer grpc.health.v1, and on SIGTERM drain and exit 0.
  * A service's main.ts is then a few lines: `runMain(def)`.
  */
+// Loading @prose/shm makes shm!/path listen addresses work (shared-memory channels).
+import '@prose/shm';
 import { Server, consoleLogger, type Logger, type ServerOptions, type Srv } from '@prose/server';
 import type { Listener } from '@prose/transport';
 import { registerFromConfig, type ServiceRegistration } from '@prose/directory';
@@ -11,7 +13,7 @@ import { startHealth, type HealthServer } from './health.js';
 
 /** Options every service has. */
 export const COMMON_OPTIONS: ConfigSpec = {
-  listen: { type: 'list', env: 'PROSE_LISTEN', default: ['tcp!127.0.0.1!0'], help: '9P listen addresses (tcp!host!port, unix!/path); repeatable' },
+  listen: { type: 'list', env: 'PROSE_LISTEN', default: ['tcp!127.0.0.1!0'], help: '9P listen addresses (tcp!host!port, unix!/path, shm!/path); repeatable' },
   health: { type: 'string', env: 'PROSE_HEALTH', default: 'tcp!127.0.0.1!0', help: 'gRPC health address (tcp!host!port), or "none"' },
   'max-msize': { type: 'number', env: 'PROSE_MAX_MSIZE', default: 8 * 1024 * 1024 + 24, help: 'largest msize offered' },
   'drain-ms': { type: 'number', env: 'PROSE_DRAIN_MS', default: 5000, help: 'how long SIGTERM waits for in-flight requests' },

@@ -4,6 +4,6 @@
  */
 export { type Conn, type ConnHandler, type Listener, DEFAULT_MAX_FRAME } from './conn.js';
 export { type Addr, parseDialString, formatDialString } from './dialstring.js';
-export { dial, listen, type DialOptions, type ListenOptions } from './net.js';
+export { dial, listen, registerNetwork, type Network, type DialOptions, type ListenOptions } from './net.js';
 export { SocketConn } from './socket-conn.js';
 export { connPair } from './pair.js';

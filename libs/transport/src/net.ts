@@ -23,8 +23,37 @@ function socketNames(s: net.Socket, unixPath?: string): { remote: string; local:
   };
 }
 
-/** Connects to a dial string (`tcp!host!port`, `unix!/path`). Rejects with a NinepError. */
+/**
+ * A network other than tcp and unix that dial strings can name (`shm!/run/x.sock`): a package
+ * that implements one registers it, and from then on `dial` and `listen` — and so every client,
+ * server and service — reach it by dial string like any other.
+ */
+export interface Network {
+  dial(addr: string, opts: DialOptions): Promise<Conn>;
+  listen(addr: string, onConn: (c: Conn) => void, opts: ListenOptions): Promise<Listener>;
+}
+
+const networks = new Map<string, Network>();
+
+/** Makes `name!…` dial strings reach `n`. Registering a name again replaces it. */
+export function registerNetwork(name: string, n: Network): void {
+  if (name === 'tcp' || name === 'unix' || name === 'net') throw new Error(`network ${name} is built in`);
+  networks.set(name, n);
+}
+
+/** The registered network a dial string names, if it is not tcp or unix. */
+function networkOf(addr: string): Network | undefined {
+  const bang = addr.indexOf('!');
+  return bang > 0 ? networks.get(addr.slice(0, bang)) : undefined;
+}
+
+/**
+ * Connects to a dial string (`tcp!host!port`, `unix!/path`, or a registered network such as
+ * `shm!/path`). Rejects with a NinepError.
+ */
 export function dial(addr: string, opts: DialOptions = {}): Promise<Conn> {
+  const other = networkOf(addr);
+  if (other) return other.dial(addr, opts);
   const a = parseDialString(addr);
   return new Promise((resolve, reject) => {
     // The socket reads into our slab (frames are views of it, big ones arrive in few reads).
@@ -66,6 +95,8 @@ export interface ListenOptions {
  * replaced; a live one is an error (EADDRINUSE).
  */
 export async function listen(addr: string, onConn: (c: Conn) => void, opts: ListenOptions = {}): Promise<Listener> {
+  const other = networkOf(addr);
+  if (other) return other.listen(addr, onConn, opts);
   const a = parseDialString(addr);
   const server = net.createServer({ pauseOnConnect: true }, (socket) => {
     if (a.net === 'tcp') socket.setNoDelay(true);
