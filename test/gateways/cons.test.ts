@@ -164,8 +164,9 @@ test('the operator follows output past the ring: a reader that fell behind gets 
   await writeText(ctl, 'hangup');
 });
 
-test('SIGTERM drains and exits 0, even with a cons read blocked', async () => {
-  const one = await startServiceProc('cons', ['--listen', 'tcp!127.0.0.1!0', '--health', 'none', '--drain-ms', '300']);
+test('SIGTERM drains and exits 0, even with a cons read blocked: the read gets end of file', async () => {
+  // drain-ms is long on purpose: draining ends blocked console reads at once, it does not wait.
+  const one = await startServiceProc('cons', ['--listen', 'tcp!127.0.0.1!0', '--health', 'none', '--drain-ms', '5000']);
   try {
     const { client, root } = await connect(one.addr, '9P2000');
     const ctl = await openPath(root, 'clone', 2);
@@ -176,7 +177,8 @@ test('SIGTERM drains and exits 0, even with a cons read blocked', async () => {
     one.proc.kill('SIGTERM');
     expect(await exited).toBe(0);
     expect(Date.now() - t0).toBeLessThan(1900);
-    expect(await blocked).toBeInstanceOf(Error);
+    const got = await blocked;
+    expect(Buffer.isBuffer(got) ? got.length : got).toBe(0);
     client.close();
   } finally {
     await one.stop();

@@ -41,6 +41,12 @@ export interface ServiceDef<A = unknown> {
 export interface BuiltService<A = unknown> {
   srv: Srv<A>;
   serverOptions?: ServerOptions;
+  /**
+   * Called when draining starts (SIGTERM), before in-flight requests are waited for: end waits
+   * that would otherwise hold the drain for its whole timeout (blocking reads of consoles,
+   * timers, listens) — typically with end of file.
+   */
+  drain?(): Promise<void> | void;
   close?(): Promise<void> | void;
 }
 
@@ -119,7 +125,9 @@ export async function startService<A>(def: ServiceDef<A>, argv: readonly string[
       (stopping ??= (async () => {
         health?.setServing(false);
         await registration?.stop().catch(() => {});
-        await server.close({ timeoutMs: cfg['drain-ms'] as number });
+        const closed = server.close({ timeoutMs: cfg['drain-ms'] as number });
+        await built.drain?.();
+        await closed;
         await built.close?.();
         await health?.close();
       })()),

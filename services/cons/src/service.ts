@@ -34,6 +34,6 @@ export const consService: ServiceDef = {
       lingerMs: int(cfg, 'linger-ms', -1, 2 ** 31 - 1),
       operator: cfg.operator as string,
     });
-    return { srv: fs.tree, close: () => fs.close() };
+    return { srv: fs.tree, drain: () => fs.close(), close: () => fs.close() };
   },
 };

@@ -14,6 +14,6 @@ export const timeService: ServiceDef = {
     const max = cfg['max-timers'] as number;
     if (!Number.isInteger(max) || max < 1 || max > 1 << 20) throw new ConfigError(`max-timers: want an integer in 1..${1 << 20}, got ${max}`);
     const fs = buildTimeFs({ maxTimers: max });
-    return { srv: fs.tree, close: () => fs.close() };
+    return { srv: fs.tree, drain: () => fs.close(), close: () => fs.close() };
   },
 };
