@@ -3,7 +3,7 @@ import { AbortError } from '@prose/client';
 import { Errno } from '@prose/protocol';
 import { buildConsFs, type ConsFs } from './fs.js';
 import { lostMarker } from './ring.js';
-import { get, openPath, put, session, type Session } from './test-session.js';
+import { get, openPath, put, session, type Session } from '../../../test/support/in-process.js';
 
 const VERSIONS = ['9P2000', '9P2000.u', '9P2000.L'] as const;
 

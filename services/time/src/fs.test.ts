@@ -3,7 +3,7 @@ import { AbortError } from '@prose/client';
 import { Errno } from '@prose/protocol';
 import { buildTimeFs, type TimeFs } from './fs.js';
 import { FIRE_LEN, parseFire } from './timer.js';
-import { get, openPath, put, session, type Session } from './test-session.js';
+import { get, openPath, put, session, type Session } from '../../../test/support/in-process.js';
 
 const VERSIONS = ['9P2000', '9P2000.u', '9P2000.L'] as const;
 const MS = 1_000_000n;

@@ -1,11 +1,11 @@
 /**
- * Test helper: a time tree served in-process over connPair, and a client session on it.
- * Not part of the build.
+ * Test helper: a tree served in-process over connPair, and a client session on it (the unit
+ * tests of the services use it; cross-process tests start the services as children).
  */
 import { Client, type Fid } from '@prose/client';
 import { Server, silentLogger } from '@prose/server';
 import { connPair } from '@prose/transport';
-import type { TimeFs } from './fs.js';
+import type { Srv } from '@prose/server';
 
 export interface Session {
   client: Client;
@@ -14,7 +14,7 @@ export interface Session {
 }
 
 /** A server for `fs` and a client attached as `uname`, speaking `version`. */
-export async function session(fs: TimeFs, version: '9P2000' | '9P2000.u' | '9P2000.L' = '9P2000', uname = 'glenda'): Promise<Session> {
+export async function session(fs: { tree: Srv<any> }, version: '9P2000' | '9P2000.u' | '9P2000.L' = '9P2000', uname = 'glenda'): Promise<Session> {
   const server = new Server(fs.tree, { logger: silentLogger });
   const [a, b] = connPair();
   server.serve(a);
