@@ -3,11 +3,8 @@
  * opening paths in any dialect, grpc.health.v1 checks, and a seeded fuzz driver of random
  * walks, opens, reads and ctl writes.
  */
-import * as grpc from '@grpc/grpc-js';
-import { service as healthService } from 'grpc-health-check';
 import { Client, type Fid } from '@prose/client';
 import { OTRUNC } from '@prose/protocol';
-import { parseDialString } from '@prose/transport';
 
 export type Version = '9P2000' | '9P2000.u' | '9P2000.L';
 
@@ -44,22 +41,7 @@ export function stillPending(p: Promise<unknown>, ms = 50): Promise<boolean> {
   return Promise.race([p.then(() => false, () => false), new Promise<boolean>((r) => setTimeout(() => r(true), ms))]);
 }
 
-/** The grpc.health.v1 status of `service` ("" for the whole server) at a `tcp!host!port` address. */
-export async function healthStatus(addr: string, service = ''): Promise<string> {
-  const a = parseDialString(addr);
-  if (a.net !== 'tcp') throw new Error(`health address ${addr}: want tcp!host!port`);
-  const Health = grpc.makeGenericClientConstructor(healthService as unknown as grpc.ServiceDefinition, 'Health');
-  const c = new Health(`${a.host}:${a.port}`, grpc.credentials.createInsecure()) as unknown as grpc.Client & {
-    Check(req: { service: string }, opts: grpc.CallOptions, cb: (err: grpc.ServiceError | null, res?: { status: string | number }) => void): void;
-  };
-  try {
-    return await new Promise<string>((resolve, reject) =>
-      c.Check({ service }, { deadline: Date.now() + 3000 }, (err, res) => (err ? reject(err) : resolve(String(res!.status)))),
-    );
-  } finally {
-    c.close();
-  }
-}
+export { healthStatus } from '../support/health.js';
 
 /** A small seeded PRNG (mulberry32), so a failing fuzz run can be repeated from its seed. */
 export function rng(seed: number): { next(): number; int(n: number): number; pick<T>(xs: readonly T[]): T; bytes(n: number): Buffer } {

@@ -9,10 +9,7 @@ import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { promises as fsp } from 'node:fs';
-import * as grpc from '@grpc/grpc-js';
-import { service as healthService } from 'grpc-health-check';
 import { Client, type Fid } from '@prose/client';
-import { parseDialString } from '@prose/transport';
 import { startServiceProc, type ServiceProc } from '../support/child.js';
 
 export type Version = '9P2000' | '9P2000.u' | '9P2000.L';
@@ -51,22 +48,7 @@ export async function mountNet(addr: string, version: Version = '9P2000.L'): Pro
   return { client, root };
 }
 
-/** The grpc.health.v1 status ("SERVING", ...) of `service` at `tcp!host!port`. */
-export async function healthStatus(addr: string, service = ''): Promise<string> {
-  const a = parseDialString(addr);
-  if (a.net !== 'tcp') throw new Error(`health address ${addr} is not tcp`);
-  const Health = grpc.makeGenericClientConstructor(healthService as unknown as grpc.ServiceDefinition, 'Health');
-  const c = new Health(`${a.host}:${a.port}`, grpc.credentials.createInsecure()) as unknown as grpc.Client & {
-    Check(req: { service: string }, opts: grpc.CallOptions, cb: (err: grpc.ServiceError | null, res?: { status: string | number }) => void): void;
-  };
-  try {
-    return await new Promise<string>((resolve, reject) =>
-      c.Check({ service }, { deadline: Date.now() + 3000 }, (err, res) => (err ? reject(err) : resolve(String(res!.status)))),
-    );
-  } finally {
-    c.close();
-  }
-}
+export { healthStatus } from '../support/health.js';
 
 export function sha256(b: Buffer | Buffer[]): string {
   const h = crypto.createHash('sha256');
