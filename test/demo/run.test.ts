@@ -1,6 +1,7 @@
 /**
- * `make run` must not rot: the local mesh comes up (every gateway a child process on a Unix
- * socket and loopback TCP), the demo partition uses each gateway, and `--once` stops it all.
+ * `make run` must not rot: the local mesh comes up (the registry on its embedded directory and
+ * every gateway a child process on a Unix socket and loopback TCP, registered there), the demo
+ * partition mounts each gateway by service name and uses it, and `--once` stops it all.
  */
 import { spawn } from 'node:child_process';
 import * as path from 'node:path';
@@ -19,11 +20,14 @@ test('the local mesh starts, the demo partition uses every gateway, and everythi
     proc.once('exit', (c) => { clearTimeout(t); resolve(c); });
   });
   expect({ code, err: code === 0 ? '' : err }).toEqual({ code: 0, err: '' });
-  for (const svc of ['time', 'cons', 'net', 'storage']) expect(out).toMatch(new RegExp(`^  ${svc} +unix!\\S+  tcp!127\\.0\\.0\\.1!\\d+  health tcp!`, 'm'));
-  expect(out).toMatch(/time: \/time is 100 bytes/);
+  for (const svc of ['registry', 'time', 'cons', 'net', 'storage']) expect(out).toMatch(new RegExp(`^  ${svc} +unix!\\S+  tcp!127\\.0\\.0\\.1!\\d+  health tcp!`, 'm'));
+  // Same host: the directory's choice is the Unix socket, not TCP.
+  for (const svc of ['time', 'cons', 'net', 'storage']) expect(out).toMatch(new RegExp(`^  mount ${svc} +on \\S+ +via unix!\\S+/${svc}\\.sock$`, 'm'));
+  expect(out).toContain('/mnt/registry/services lists cons, net, storage, time');
+  expect(out).toMatch(/time: \/dev\/time is 100 bytes/);
   expect(out).toContain('operator follows: "hello from the demo partition\\n"');
   expect(out).toContain('partition read "date\\n"');
   expect(out).toMatch(/HTTP GET through \/net\/tcp\/\d+: "HTTP\/1.1 200 OK" … "hello from \/demo over \/net\/tcp\\n"/);
-  expect(out).toContain('on disk "stored through 9P\\n"');
+  expect(out).toContain('wrote /n/data/hello.txt, read back "stored through 9P\\n", on disk "stored through 9P\\n"');
   expect(out).toContain('demo done; mesh stopped');
 });
