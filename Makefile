@@ -12,13 +12,18 @@ help:
 	@echo "make bench  - run the benchmark suites, write bench-results/<suite>.json"
 	@echo "make lint   - type-check libraries, services and tests"
 
-# Debian packages the tests and the demo start as real peers.
+# Debian packages the tests and the demo start as real peers: diod and nats-server; and QEMU, a
+# Debian kernel and a static busybox, which boot a guest whose kernel v9fs client mounts the
+# storage gateway (test/v9fs).
 sysdeps:
-	@need=0; \
-	for b in diod nats-server; do command -v $$b >/dev/null 2>&1 || [ -x /usr/sbin/$$b ] || need=1; done; \
-	if [ $$need = 1 ]; then \
-	  echo "installing diod and nats-server (apt-get)"; \
-	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq diod nats-server >/dev/null; \
+	@need=; \
+	for b in diod nats-server; do command -v $$b >/dev/null 2>&1 || [ -x /usr/sbin/$$b ] || need="$$need $$b"; done; \
+	command -v qemu-system-x86_64 >/dev/null 2>&1 || need="$$need qemu-system-x86"; \
+	ls /boot/vmlinuz-* >/dev/null 2>&1 || need="$$need linux-image-amd64"; \
+	[ -x /bin/busybox ] || [ -x /usr/bin/busybox ] || need="$$need busybox-static"; \
+	if [ -n "$$need" ]; then \
+	  echo "installing$$need (apt-get)"; \
+	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends $$need >/dev/null; \
 	fi
 
 $(NPM_STAMP): package.json package-lock.json

@@ -82,7 +82,7 @@ export const U_CASES: OpCase[] = [
     expect: { size: 0, isdir: 'EISDIR' },
   },
   {
-    name: '.u wstat: rename, truncate, chmod, mtime; rename onto an existing name is EEXIST',
+    name: '.u wstat: rename, truncate, chmod, mtime; rename onto an existing name replaces it (as Linux mv needs)',
     diod: '9P2000.u',
     async run({ dir, host }) {
       fs.writeFileSync(path.join(host, 'w'), '0123456789');
@@ -99,10 +99,12 @@ export const U_CASES: OpCase[] = [
       await f.clunk();
       return {
         renamed, size: st.size, mode: (st.mode & 0o777).toString(8), mtime: Math.floor(st.mtimeMs / 1000), taken,
-        statName: s.name, statLen: s.length,
+        statName: s.name, statLen: s.length, replaced: fs.readFileSync(path.join(host, 'taken'), 'utf8'), gone: !fs.existsSync(path.join(host, 'w2')),
       };
     },
-    expect: { renamed: true, size: 4, mode: '600', mtime: 1_500_000_000, taken: 'EEXIST', statName: 'w2', statLen: 4 },
+    expect: {
+      renamed: true, size: 4, mode: '600', mtime: 1_500_000_000, taken: 'ok', statName: 'taken', statLen: 4, replaced: '0123', gone: true,
+    },
   },
   {
     name: '.u directory reads: stat records of every entry, with symlink extensions',

@@ -228,12 +228,16 @@ export function opStat(s: Session, r: Req<Tstat>): unknown {
   return srv.stat(f, r);
 }
 
-/** The lib9p swstat checks: only what a client may change, and never the DMDIR bit. */
+/**
+ * The lib9p swstat checks: only what a client may change, and never the DMDIR bit. In 9P2000.u
+ * the muid is not checked: Linux v9fs fills it (with its user name) in every Twstat, a rename
+ * included, and the server never changes it anyway.
+ */
 export function checkWstat(f: Fid, d: Dir): void {
   if (d.type !== 0xffff) throw srvError('wstattype');
   if (d.dev !== 0xffffffff) throw srvError('wstatdev');
   if (d.qid.type !== 0xff || d.qid.version !== 0xffffffff || d.qid.path !== 0xffffffffffffffffn) throw srvError('wstatqid');
-  if (d.muid !== '') throw srvError('wstatmuid');
+  if (d.muid !== '' && f.session.dialect !== '9P2000.u') throw srvError('wstatmuid');
   if (d.mode !== 0xffffffff && ((d.mode & DMDIR) !== 0) !== f.isDir) throw srvError('wstatdir');
   if (d.name !== '') checkName(d.name);
 }

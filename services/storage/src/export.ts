@@ -814,7 +814,9 @@ export class StorageExport implements Srv<FidState> {
     if (rename) {
       nameCheck(d.name);
       from = this.locate(h);
-      if (lstatOrNull(at(from.dir.fd, d.name)) !== undefined) throw err(Errno.EEXIST);
+      // 9P2000 refuses a name in use (stat(5)); 9P2000.u replaces it as rename(2) does, which is
+      // what Linux v9fs's mv over an existing file needs.
+      if (fid.session.dialect === '9P2000' && lstatOrNull(at(from.dir.fd, d.name)) !== undefined) throw err(Errno.EEXIST);
       this.needDelete(s.user, from.dir, from.name);
     }
     this.setattr(fid, a);
