@@ -5,6 +5,7 @@
  */
 import { Client, type Fid } from '@prose/client';
 import { OTRUNC } from '@prose/protocol';
+import { rng } from '../support/prng.js';
 
 export type Version = '9P2000' | '9P2000.u' | '9P2000.L';
 
@@ -43,24 +44,7 @@ export function stillPending(p: Promise<unknown>, ms = 50): Promise<boolean> {
 
 export { healthStatus } from '../support/health.js';
 
-/** A small seeded PRNG (mulberry32), so a failing fuzz run can be repeated from its seed. */
-export function rng(seed: number): { next(): number; int(n: number): number; pick<T>(xs: readonly T[]): T; bytes(n: number): Buffer } {
-  let a = seed >>> 0;
-  const next = () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-  const int = (n: number) => Math.floor(next() * n);
-  return {
-    next,
-    int,
-    pick: (xs) => xs[int(xs.length)]!,
-    bytes: (n) => Buffer.from(Array.from({ length: n }, () => int(256))),
-  };
-}
+export { rng };
 
 export interface FuzzPlan {
   /** Names random walks are made of (besides "..", numbers and garbage). */

@@ -7,6 +7,7 @@ import * as net from 'node:net';
 import type { Client, Fid } from '@prose/client';
 import { NinepError, OTRUNC } from '@prose/protocol';
 import { netDial, netText } from '../support/net-dial.js';
+import { rng } from '../support/prng.js';
 import { healthStatus, mountNet, startNet, startTcp, startUdpEcho, type NetProc } from './net-helpers.js';
 
 jest.setTimeout(60000);
@@ -50,19 +51,6 @@ test('SIGTERM drains: an in-flight data read still gets its bytes, then the proc
   }
 });
 
-/** mulberry32: a small seeded PRNG, so a failing run can be repeated from its seed. */
-function prng(seed: number) {
-  let a = seed >>> 0;
-  const next = () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-  const int = (n: number) => Math.floor(next() * n);
-  return { int, pick: <T>(xs: readonly T[]): T => xs[int(xs.length)]! };
-}
 
 test('a bounded fuzz of random ctl writes and random walks causes no crash', async () => {
   const seed = Number(process.env.PROSE_FUZZ_SEED ?? 0x9e7) >>> 0;
@@ -82,7 +70,7 @@ test('a bounded fuzz of random ctl writes and random walks causes no crash', asy
       clients.push(m.client);
       roots.push(m.root);
     }
-    const r = prng(seed);
+    const r = rng(seed);
     const names = ['tcp', 'udp', 'cs', 'clone', 'stats', 'ctl', 'data', 'err', 'listen', 'local', 'remote', 'status', '0', '1', '2', '3', '..', '.', 'nonexistent', 'x'.repeat(200)];
     const messages = [
       `connect 127.0.0.1!${echo.port}`, `connect 127.0.0.1!${closedPort}`, `connect localhost!${echo.port}`, `connect ::1!${closedPort}`,
