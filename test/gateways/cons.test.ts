@@ -172,6 +172,8 @@ test('SIGTERM drains and exits 0, even with a cons read blocked: the read gets e
     const ctl = await openPath(root, 'clone', 2);
     const cons = await openPath(root, `${await readText(ctl)}/cons`, 0);
     const blocked = cons.read(0, 100).catch((e: Error) => e);
+    // The read must be blocked in the service before SIGTERM, or it races the signal.
+    expect(await stillPending(blocked, 100)).toBe(true);
     const exited = new Promise<number | null>((resolve) => one.proc.once('exit', (code) => resolve(code)));
     const t0 = Date.now();
     one.proc.kill('SIGTERM');

@@ -6,7 +6,7 @@ import { promises as fsp } from 'node:fs';
 import { Errno, NinepError } from '@prose/protocol';
 import type { Conn, Listener } from './conn.js';
 import { formatDialString, parseDialString } from './dialstring.js';
-import { SlabReader, SocketConn } from './socket-conn.js';
+import { SlabReader, SocketConn, adoptWithOnread } from './socket-conn.js';
 
 export interface DialOptions {
   /** Give up after this many ms (default 10000). */
@@ -98,9 +98,15 @@ export async function listen(addr: string, onConn: (c: Conn) => void, opts: List
   const other = networkOf(addr);
   if (other) return other.listen(addr, onConn, opts);
   const a = parseDialString(addr);
-  const server = net.createServer({ pauseOnConnect: true }, (socket) => {
+  const server = net.createServer({ pauseOnConnect: true }, (accepted) => {
+    // Re-wrapped to read into a slab like a dialed socket (see adoptWithOnread); if that cannot
+    // be done, the accepted socket's 'data' events are framed instead.
+    const slab = new SlabReader(opts.maxFrame);
+    const adopted = adoptWithOnread(accepted, slab.onread);
+    const socket = adopted ?? accepted;
     if (a.net === 'tcp') socket.setNoDelay(true);
-    onConn(new SocketConn(socket, socketNames(socket, a.net === 'unix' ? a.path : undefined), opts.maxFrame));
+    const names = socketNames(socket, a.net === 'unix' ? a.path : undefined);
+    onConn(new SocketConn(socket, names, opts.maxFrame, adopted ? slab : undefined));
   });
   server.on('error', () => {});
   const bind = () =>

@@ -8,11 +8,12 @@
  * vectored write of the parts as given, so big payloads are never copied.
  *
  * Receive: a socket made by `dial` reads into a SlabReader (Node's `onread`), so a frame is a
- * view of the bytes the kernel wrote and big frames arrive in few reads; a socket accepted by
- * `listen` delivers Node's 'data' chunks to a Framer. Either way frames are views, not copies,
- * unless one is split across two receive buffers.
+ * view of the bytes the kernel wrote and big frames arrive in few reads. A socket accepted by
+ * `listen` is re-wrapped with the same `onread` by `adoptWithOnread`; where that cannot be done
+ * it delivers Node's 'data' chunks to a Framer. Either way frames are views, not copies, unless
+ * one is split across two receive buffers.
  */
-import type { Socket } from 'node:net';
+import { Socket } from 'node:net';
 import { Framer, checkFrameSize } from '@prose/protocol';
 import { DEFAULT_MAX_FRAME, type Conn, type ConnHandler } from './conn.js';
 
@@ -93,6 +94,62 @@ export class SlabReader {
     }
     return this.buf.subarray(this.wpos);
   }
+}
+
+/** The parts of Node's internal stream handle (TCPWrap, PipeWrap) that `adoptWithOnread` uses. */
+interface StreamHandle {
+  reading?: boolean;
+  readStop(): number;
+  useUserBuffer(b: Uint8Array): void;
+}
+
+/**
+ * Gives an accepted socket's connection to a new Socket that reads through `onread`, as a dialed
+ * one does. Node 20's `net.createServer` cannot pass `onread` to the sockets it accepts (their
+ * 'data' events each bring a fresh 64 KiB buffer), but `new net.Socket({ handle, onread })`
+ * accepts it. So the raw handle is taken from `accepted` — which must still be paused, as with
+ * `pauseOnConnect`, so no byte has been read — and re-wrapped.
+ *
+ * NODE INTERNALS, all of them here: `socket._handle` (a getter/setter over the private handle
+ * slot) and the `handle` option of the Socket constructor, which is what Node's own server uses.
+ * After the move `accepted` holds no handle; it stays open only so the server keeps counting the
+ * connection (`server.close` waits for it and `getConnections` sees it), and is destroyed, which
+ * touches no handle and just uncounts it, when the new socket closes.
+ *
+ * Returns undefined, leaving `accepted` as it was, when the internals are not as expected or the
+ * socket has already started reading; the caller then uses the 'data' path.
+ */
+export function adoptWithOnread(accepted: Socket, onread: SlabReader['onread']): Socket | undefined {
+  const holder = accepted as unknown as { _handle?: StreamHandle | null };
+  let handle: StreamHandle | null | undefined;
+  try {
+    handle = holder._handle;
+  } catch {
+    return undefined;
+  }
+  if (
+    handle == null ||
+    typeof handle.useUserBuffer !== 'function' ||
+    typeof handle.readStop !== 'function' ||
+    handle.reading === true ||
+    accepted.readableFlowing === true ||
+    accepted.readableLength > 0 ||
+    accepted.destroyed
+  ) {
+    return undefined;
+  }
+  let adopted: Socket;
+  try {
+    holder._handle = null;
+    if (holder._handle !== null) return undefined;
+    const opts = { handle, onread, pauseOnCreate: true, readable: true, writable: true };
+    adopted = new Socket(opts as ConstructorParameters<typeof Socket>[0]);
+  } catch {
+    holder._handle = handle;
+    return undefined;
+  }
+  adopted.once('close', () => accepted.destroy());
+  return adopted;
 }
 
 export class SocketConn implements Conn {
@@ -216,6 +273,9 @@ export class SocketConn implements Conn {
     this.socket.end();
     setTimeout(() => this.socket.destroy(), 1000).unref();
     this.finish(err, false);
+    // Read on (and drop: the Conn is closed) so the peer's end is seen even if the Conn was
+    // paused: an `onread` socket that is paused does not read at all, EOF included.
+    this.socket.resume();
   }
 
   /** `n` bytes arrived (in `chunk` for a 'data' socket, in the slab otherwise): frame and answer them. */

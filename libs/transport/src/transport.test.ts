@@ -7,6 +7,7 @@ import type { Conn } from './conn.js';
 import { connPair } from './pair.js';
 import { dial, listen } from './net.js';
 import { parseDialString } from './dialstring.js';
+import { SlabReader, adoptWithOnread } from './socket-conn.js';
 
 /** Collects frames and the close reason of a Conn. */
 function collect(c: Conn) {
@@ -36,8 +37,8 @@ describe('dial strings', () => {
   });
 });
 
-// `dialed`: the receiving end is the one `dial` made (it reads into a SlabReader); otherwise the
-// accepted one (Node 'data' chunks and a Framer).
+// `dialed`: the receiving end is the one `dial` made; otherwise the accepted one (re-wrapped by
+// `listen` to read into a SlabReader too, see adoptWithOnread).
 describe.each([
   ['tcp', false], ['tcp', true], ['unix', false], ['unix', true], ['pair', false],
 ] as const)('%s conn (receiver dialed: %s)', (kind, dialed) => {
@@ -221,4 +222,139 @@ test('dial to a closed port fails with ECONNREFUSED', async () => {
   const addr = l.addr;
   await l.close();
   await expect(dial(addr)).rejects.toMatchObject({ code: 'ECONNREFUSED' });
+});
+
+describe('accepted sockets read into a reused slab, like dialed ones', () => {
+  /** A listener, a raw client socket to it, and the accepted Conn collecting frames. */
+  async function rawPair(kind: 'tcp' | 'unix', dir: string) {
+    const addr = kind === 'tcp' ? 'tcp!127.0.0.1!0' : `unix!${path.join(dir, `a${Math.random().toString(36).slice(2)}`)}`;
+    let accepted!: (c: Conn) => void;
+    const got = new Promise<Conn>((r) => (accepted = r));
+    const l = await listen(addr, (c) => accepted(c));
+    const a = parseDialString(l.addr);
+    const sock = a.net === 'unix' ? net.createConnection({ path: a.path }) : net.createConnection({ host: a.host, port: a.port });
+    await new Promise<void>((r, j) => { sock.once('connect', r); sock.once('error', j); });
+    const conn = await got;
+    const views: Buffer[] = [];
+    const waiters: Array<() => void> = [];
+    let closed: { err?: Error } | undefined;
+    conn.start({
+      frame: (f) => { views.push(f); waiters.splice(0).forEach((w) => w()); },
+      close: (err) => { closed = { err }; waiters.splice(0).forEach((w) => w()); },
+    });
+    const until = async (pred: () => boolean) => { while (!pred()) await new Promise<void>((r) => waiters.push(r)); };
+    const done = async () => { sock.destroy(); conn.close(); await l.close(); };
+    return { l, sock, conn, views, until, done, get closed() { return closed; } };
+  }
+  const writeRaw = (s: net.Socket, b: Buffer) => new Promise<void>((r) => s.write(b, () => r()));
+  const tick = () => new Promise((r) => setTimeout(r, 10));
+
+  let dir: string;
+  beforeAll(async () => { dir = await fsp.mkdtemp(path.join(os.tmpdir(), 'prose-accept-')); });
+  afterAll(async () => { await fsp.rm(dir, { recursive: true, force: true }); });
+
+  test.each(['tcp', 'unix'] as const)('%s: many frames per read are views of one slab, reused across reads', async (kind) => {
+    const p = await rawPair(kind, dir);
+    try {
+      // 100 frames in one write (most likely one read), then 100 more in a later write.
+      const burst = (base: number) => Buffer.concat(Array.from({ length: 100 }, (_, i) => encode(write(base + i, 20), '9P2000.L')));
+      await writeRaw(p.sock, burst(0));
+      await p.until(() => p.views.length === 100);
+      await tick();
+      await writeRaw(p.sock, burst(100));
+      await p.until(() => p.views.length === 200);
+      p.views.forEach((f, i) => {
+        const m = decode(f, '9P2000.L');
+        expect(m.type === MsgType.Twrite && m.offset === i && m.data.length === 20 && m.data.every((x) => x === (i & 0xff))).toBe(true);
+      });
+      // Views, not copies: both bursts landed back to back in the same receive buffer (a
+      // 'data' socket would have brought a fresh buffer for each read).
+      expect(new Set(p.views.map((f) => f.buffer)).size).toBe(1);
+      expect(p.views[100]!.byteOffset).toBe(p.views[99]!.byteOffset + p.views[99]!.length);
+    } finally {
+      await p.done();
+    }
+  });
+
+  test.each(['tcp', 'unix'] as const)('%s: a frame larger than one read, sent in pieces, arrives whole and in one buffer', async (kind) => {
+    const p = await rawPair(kind, dir);
+    try {
+      const sizes = [1 << 20, 3, 200000, 65536 + 1];
+      const frames = sizes.map((s, i) => encode(write(i, s), '9P2000.L'));
+      const all = Buffer.concat(frames);
+      // Pieces that split headers, size fields and payloads at awkward places.
+      const cuts = [2, 5, 30, 1000, 70000, 500000, 1048600, 1048620, 1048650, all.length - 7, all.length];
+      let at = 0;
+      for (const c of cuts) {
+        await writeRaw(p.sock, all.subarray(at, c));
+        at = c;
+        await tick();
+      }
+      await p.until(() => p.views.length === sizes.length);
+      p.views.forEach((f, i) => {
+        expect(f.equals(frames[i]!)).toBe(true);
+        // A frame is one contiguous buffer, sized for it or a view of a slab that holds it.
+        expect(f.buffer.byteLength).toBeGreaterThanOrEqual(f.length);
+      });
+      // The next frames go on in the big frame's slab, not in fresh allocations.
+      expect(p.views[1]!.buffer).toBe(p.views[0]!.buffer);
+    } finally {
+      await p.done();
+    }
+  });
+
+  test('tcp: the accepted conn names its peer; the listener close waits for it', async () => {
+    const p = await rawPair('tcp', dir);
+    expect(p.conn.remote).toBe(`tcp!127.0.0.1!${p.sock.localPort}`);
+    expect(p.conn.local).toBe(`tcp!127.0.0.1!${p.sock.remotePort}`);
+    let listenerClosed = false;
+    const lc = p.l.close().then(() => { listenerClosed = true; });
+    await tick();
+    expect(listenerClosed).toBe(false);
+    // A reply queued just before a protocol error still reaches the peer, then the peer sees the end.
+    const got: Buffer[] = [];
+    p.sock.on('data', (d) => got.push(d));
+    const ended = new Promise<void>((r) => p.sock.once('end', r));
+    p.conn.send(encode({ type: MsgType.Rwrite, tag: 1, count: 5 }, '9P2000'));
+    p.conn.close(new Error('protocol error'));
+    await ended;
+    expect(decode(Buffer.concat(got), '9P2000')).toMatchObject({ type: MsgType.Rwrite, tag: 1, count: 5 });
+    p.sock.end();
+    await lc;
+    expect(listenerClosed).toBe(true);
+  });
+
+  test('a paused accepted conn that closes still sees the peer end at once', async () => {
+    let accepted!: (c: Conn) => void;
+    const got = new Promise<Conn>((r) => (accepted = r));
+    const l = await listen('tcp!127.0.0.1!0', (c) => accepted(c));
+    const client = await dial(l.addr);
+    const server = await got;
+    const rc = collect(client);
+    collect(server);
+    await new Promise((r) => setTimeout(r, 10));
+    server.pause();
+    const t0 = Date.now();
+    server.close();
+    await rc.until(() => rc.closed !== undefined);
+    // The listener's close waits for the connection to be gone; without reading on after close,
+    // the paused socket would miss the peer's FIN and linger until the 1 s cut-off.
+    await l.close();
+    expect(Date.now() - t0).toBeLessThan(500);
+  });
+
+  test('an accepted socket that has started reading is left to the data path', async () => {
+    const server = net.createServer();
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const got = new Promise<net.Socket>((r) => server.once('connection', r));
+    const c = net.createConnection({ host: '127.0.0.1', port: (server.address() as net.AddressInfo).port });
+    const s = await got;
+    try {
+      expect(adoptWithOnread(s, new SlabReader().onread)).toBeUndefined();
+      expect((s as unknown as { _handle: unknown })._handle).not.toBeNull();
+    } finally {
+      c.destroy(); s.destroy();
+      await new Promise<void>((r) => server.close(() => r()));
+    }
+  });
 });
