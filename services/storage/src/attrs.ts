@@ -6,17 +6,10 @@ import * as fs from 'node:fs';
 import {
   DMDEVICE, DMDIR, DMNAMEDPIPE, DMSETGID, DMSETUID, DMSOCKET, DMSYMLINK, DT_BLK, DT_CHR, DT_DIR, DT_FIFO, DT_LNK, DT_REG,
   DT_SOCK, DT_UNKNOWN, GETATTR_BASIC, GETATTR_BTIME, L_O_ACCMODE, L_O_APPEND, L_O_DIRECTORY, L_O_DSYNC, L_O_EXCL,
-  L_O_NONBLOCK, L_O_SYNC, L_O_TRUNC, QTDIR, QTFILE, QTSYMLINK, type Attr, type Dialect, type Dir, type Qid,
+  L_O_NONBLOCK, L_O_SYNC, L_O_TRUNC, QTDIR, QTFILE, QTSYMLINK, S_IFBLK, S_IFCHR, S_IFDIR, S_IFIFO, S_IFLNK, S_IFMT,
+  S_IFREG, S_IFSOCK, type Attr, type Dialect, type Dir, type Qid,
 } from '@prose/protocol';
 
-const S_IFMT = 0o170000;
-const S_IFSOCK = 0o140000;
-const S_IFLNK = 0o120000;
-const S_IFREG = 0o100000;
-const S_IFBLK = 0o060000;
-const S_IFDIR = 0o040000;
-const S_IFCHR = 0o020000;
-const S_IFIFO = 0o010000;
 
 const MASK32 = 0xffffffffn;
 

@@ -24,7 +24,7 @@ import {
   LOCK_SUCCESS, LOCK_TYPE_RDLCK, LOCK_TYPE_UNLCK, LOCK_TYPE_WRLCK, NinepError, OAPPEND, OEXEC, ORDWR, OTRUNC, OWRITE,
   SETATTR_ATIME, SETATTR_ATIME_SET, SETATTR_GID, SETATTR_MODE, SETATTR_MTIME, SETATTR_MTIME_SET, SETATTR_SIZE,
   SETATTR_UID, V9FS_MAGIC, isDontTouchLength, type Attr, type Body, type Dir, type Dirent, type MsgType, type Qid,
-  type SetAttr,
+  S_IFBLK, S_IFCHR, S_IFIFO, S_IFMT, S_IFREG, S_IFSOCK, type SetAttr,
 } from '@prose/protocol';
 import type { Awaitable, Fid, LockArgs, Logger, Req, Srv } from '@prose/server';
 import { Names, QidPaths, attrOf, dirOf, hostOpenFlags, qidOf } from './attrs.js';
@@ -33,12 +33,6 @@ import { LockTable, lengthOf, rangeOf } from './locks.js';
 import { Handle, HandleRegistry, O_DIRECTORY, O_NOFOLLOW, O_PATH, at, checkComponent } from './sandbox.js';
 import { MAY_EXEC, MAY_READ, MAY_WRITE, UidPolicy, isOwner, mayAccess, mayDelete, type Perm, type User } from './uidmap.js';
 
-const S_IFMT = 0o170000;
-const S_IFREG = 0o100000;
-const S_IFIFO = 0o010000;
-const S_IFCHR = 0o020000;
-const S_IFBLK = 0o060000;
-const S_IFSOCK = 0o140000;
 const S_ISGID = 0o2000;
 const NOID = 0xffffffff;
 const EMPTY = Buffer.alloc(0);

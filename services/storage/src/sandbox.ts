@@ -20,14 +20,13 @@
  * name a file: remove, rename of a fid, link, readlink).
  */
 import * as fs from 'node:fs';
-import { Errno, NinepError } from '@prose/protocol';
+import { Errno, NinepError, S_IFMT } from '@prose/protocol';
 
 /** Linux open(2) flags Node does not name. */
 export const O_PATH = 0o10000000;
 export const O_NOFOLLOW = fs.constants.O_NOFOLLOW;
 export const O_DIRECTORY = fs.constants.O_DIRECTORY;
 
-const S_IFMT = 0o170000;
 export const S_IFDIR = 0o040000;
 export const S_IFLNK = 0o120000;
 export const S_IFREG = 0o100000;

@@ -17,7 +17,7 @@
  * Map entries (config `uid-map`, one per list element): `NAME=UID:GID[:G1+G2...]` where NAME
  * is a uname, `#N` for n_uname N, or `*` for everyone else.
  */
-import { NONUNAME } from '@prose/protocol';
+import { NONUNAME, S_IFMT, S_IFDIR } from '@prose/protocol';
 
 /** The local identity a client acts as. */
 export interface User {
@@ -32,8 +32,6 @@ export const MAY_READ = 4;
 export const MAY_WRITE = 2;
 export const MAY_EXEC = 1;
 
-const S_IFMT = 0o170000;
-const S_IFDIR = 0o040000;
 
 export type PolicyName = 'service' | 'map';
 
