@@ -12,7 +12,7 @@ import { L_O_WRONLY } from '@prose/protocol';
 import { startNodePeer, type Peer } from '../support/child.js';
 import { allCpus, cpusFor, pinSelf, type Placement } from './placement.js';
 import { RawClient } from './raw-echo.js';
-import { median, processCpuNs, round, summarize, type Row } from './stats.js';
+import { median, pairRows, processCpuNs, round, summarize, type Row } from './stats.js';
 import { startDiod, haveDiod, type Diod } from '../support/diod.js';
 
 export const CORE_CASES = ['prose-unix', 'prose-tcp', 'diod-tcp', 'raw-tcp'] as const;
@@ -227,15 +227,8 @@ export async function runCore(opts: CoreOptions = {}): Promise<Row[]> {
 
 /** p50 and ops/s ratios of one case against another, per placement, mode and payload. */
 export function ratios(rows: Row[], a: string, b: string): Array<{ placement: string; mode: string; payload: number; p50_ratio: number; ops_ratio: number }> {
-  const out = [];
-  for (const r of rows.filter((x) => x.case === a)) {
-    const o = rows.find((x) => x.case === b && x.mode === r.mode && x.payload === r.payload && x.placement === r.placement);
-    if (!o) continue;
-    out.push({
-      placement: String(r.placement), mode: r.mode, payload: r.payload,
-      p50_ratio: Math.round((r.p50_us / o.p50_us) * 100) / 100,
-      ops_ratio: Math.round((r.ops_per_s / o.ops_per_s) * 100) / 100,
-    });
-  }
-  return out;
+  return pairRows(rows, a, b).map(([r, o]) => ({
+    placement: String(r.placement), mode: r.mode, payload: r.payload,
+    p50_ratio: round(r.p50_us / o.p50_us, 2), ops_ratio: round(r.ops_per_s / o.ops_per_s, 2),
+  }));
 }

@@ -20,7 +20,7 @@ import { startNodePeer, startServiceProc, type Peer, type ServiceProc } from '..
 import { netDial, type NetConn } from '../support/net-dial.js';
 import { distBench } from './core.js';
 import { allCpus, cpusFor, pinSelf, type Placement } from './placement.js';
-import { round, summarize, table, type Row } from './stats.js';
+import { pairRows, round, summarize, table, type Row } from './stats.js';
 
 export const GATEWAY_CASES = ['direct', 'net-unix', 'net-tcp'] as const;
 export type GatewayCase = (typeof GATEWAY_CASES)[number];
@@ -357,16 +357,10 @@ export async function runGateways(opts: GatewaysOptions = {}): Promise<Row[]> {
 
 /** ops/s and MB/s of case `a` over case `b`, per placement, mode and payload. */
 export function gatewayRatios(rows: Row[], a: string, b: string): Array<{ placement: string; mode: string; payload: number; ops_ratio: number; mb_ratio: number }> {
-  const out = [];
-  for (const r of rows.filter((x) => x.case === a)) {
-    const o = rows.find((x) => x.case === b && x.mode === r.mode && x.payload === r.payload && x.placement === r.placement);
-    if (!o) continue;
-    out.push({
-      placement: String(r.placement), mode: r.mode, payload: r.payload,
-      ops_ratio: round(r.ops_per_s / o.ops_per_s, 2), mb_ratio: round(Number(r.mb_per_s) / Number(o.mb_per_s), 2),
-    });
-  }
-  return out;
+  return pairRows(rows, a, b).map(([r, o]) => ({
+    placement: String(r.placement), mode: r.mode, payload: r.payload,
+    ops_ratio: round(r.ops_per_s / o.ops_per_s, 2), mb_ratio: round(Number(r.mb_per_s) / Number(o.mb_per_s), 2),
+  }));
 }
 
 /** The suite as `main.ts` runs it: rows plus the ratio notes. */

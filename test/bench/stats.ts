@@ -85,3 +85,16 @@ export async function writeResults(suite: string, rows: Row[], meta: Record<stri
   await fsp.writeFile(file, JSON.stringify({ suite, ...meta, rows }, null, 2) + '\n');
   return file;
 }
+
+/**
+ * Every row of case `a` with its counterpart of case `b` (same placement, mode and payload):
+ * what the suites' "a over b" ratio notes are made of.
+ */
+export function pairRows(rows: Row[], a: string, b: string): Array<[Row, Row]> {
+  const out: Array<[Row, Row]> = [];
+  for (const r of rows.filter((x) => x.case === a)) {
+    const o = rows.find((x) => x.case === b && x.mode === r.mode && x.payload === r.payload && x.placement === r.placement);
+    if (o) out.push([r, o]);
+  }
+  return out;
+}

@@ -17,6 +17,15 @@ export const DEFAULT_WINDOW = 4;
 
 const noop = (): void => {};
 
+/** A stream's _construct: waits for a fid still being opened, then calls back (with its error, if any). */
+function resolveFid(source: Fid | Promise<Fid>, set: (f: Fid) => void, callback: (err?: Error | null) => void): void {
+  if (!(source instanceof Promise)) return callback();
+  source.then((f) => {
+    set(f);
+    callback();
+  }, callback);
+}
+
 function windowOf(n: number | undefined): number {
   if (n === undefined) return DEFAULT_WINDOW;
   if (!Number.isInteger(n) || n < 1) throw new NinepError(`window ${n} is not a positive integer`, Errno.EINVAL);
@@ -158,11 +167,7 @@ export class FidReadStream extends Readable {
   }
 
   override _construct(callback: (err?: Error | null) => void): void {
-    if (this.fid) return callback();
-    (this.source as Promise<Fid>).then((f) => {
-      this.fid = f;
-      callback();
-    }, callback);
+    resolveFid(this.source, (f) => (this.fid = f), callback);
   }
 
   override _read(): void {
@@ -266,11 +271,7 @@ export class FidWriteStream extends Writable {
   }
 
   override _construct(callback: (err?: Error | null) => void): void {
-    if (this.fid) return callback();
-    (this.source as Promise<Fid>).then((f) => {
-      this.fid = f;
-      callback();
-    }, callback);
+    resolveFid(this.source, (f) => (this.fid = f), callback);
   }
 
   override _write(chunk: Buffer, _enc: BufferEncoding, callback: (err?: Error | null) => void): void {
