@@ -11,6 +11,7 @@ import { Client, type Fid } from '@prose/client';
 import {
   DMLINK, DMSYMLINK, L_O_CREAT, L_O_RDONLY, L_O_RDWR, L_O_TRUNC, L_O_WRONLY, OREAD, QTSYMLINK, S_IFIFO,
 } from '@prose/protocol';
+import { lgetxattr, llistxattr, lsetxattr } from '@prose/posix';
 import { code } from './suite.js';
 import { fingerprint, startStorage, type Storage } from './helpers.js';
 
@@ -30,6 +31,7 @@ describe('nothing outside the export root is reachable or modifiable', () => {
     fs.mkdirSync(path.join(outside, 'dir'), { recursive: true });
     fs.writeFileSync(path.join(outside, 'secret'), 'top secret');
     fs.writeFileSync(path.join(outside, 'dir', 'inner'), 'inner secret');
+    lsetxattr(path.join(outside, 'secret'), 'user.secret', 'kept');
     svc = await startStorage([], { base });
     const d = svc.dir;
     fs.mkdirSync(path.join(d, 'sub', 'deeper'), { recursive: true });
@@ -108,6 +110,31 @@ describe('nothing outside the export root is reachable or modifiable', () => {
     expect(await code(root.mkdir('abs-dir'))).toBe('EEXIST');
     expect(await code(root.mknod('rel-file', S_IFIFO | 0o600))).toBe('EEXIST');
     expect(fs.lstatSync(path.join(svc.dir, 'abs-file')).mtimeMs).toBe(1_000_000);
+  });
+
+  test('xattrs through symlinks to outside, and through a fid whose name became one, never touch outside', async () => {
+    const targets = [path.join(outside, 'secret'), outside, path.join(outside, 'dir')];
+    const xattrsOutside = () => targets.map((t) => llistxattr(t).filter((n) => n.startsWith('user.')).sort());
+    const was = xattrsOutside();
+    for (const name of ['abs-file', 'rel-file', 'abs-dir', 'slash']) {
+      const l = await root.walk(name);
+      expect(await code(l.getxattr('user.secret'))).toBe('ENODATA');
+      expect(await l.listxattr()).not.toContain('user.secret');
+      expect(await code(l.setxattr('user.k', 'v'))).toBe('EPERM');
+      expect(await code(l.setxattr('user.secret', Buffer.alloc(0)))).toBe('EPERM');
+      await l.clunk();
+    }
+    // A file walked to, then replaced on the host by a symlink to outside: the fid keeps its inode.
+    fs.writeFileSync(path.join(svc.dir, 'xvictim'), 'inside');
+    const v = await root.walk('xvictim');
+    fs.rmSync(path.join(svc.dir, 'xvictim'));
+    fs.symlinkSync(path.join(outside, 'secret'), path.join(svc.dir, 'xvictim'));
+    expect(await code(v.setxattr('user.k', 'on the old inode'))).toBe('ok');
+    expect((await v.getxattr('user.k')).toString()).toBe('on the old inode');
+    expect(await code(v.getxattr('user.secret'))).toBe('ENODATA');
+    await v.clunk();
+    expect(xattrsOutside()).toEqual(was);
+    expect(lgetxattr(path.join(outside, 'secret'), 'user.secret').toString()).toBe('kept');
   });
 
   test('a hard link to a symlink links the symlink, not its target outside', async () => {

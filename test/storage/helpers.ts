@@ -22,15 +22,15 @@ export interface Storage {
 
 /**
  * Starts services/storage/dist/main.js exporting a fresh `<base>/export` (or `opts.base`'s),
- * with `args` added. No gRPC health server.
+ * with `args` added (and `opts.env` over this process's environment). No gRPC health server.
  */
-export async function startStorage(args: string[] = [], opts: { base?: string; cpus?: string } = {}): Promise<Storage> {
+export async function startStorage(args: string[] = [], opts: { base?: string; cpus?: string; env?: NodeJS.ProcessEnv } = {}): Promise<Storage> {
   const base = opts.base ?? fs.mkdtempSync(path.join(os.tmpdir(), 'prose-storage-'));
   const dir = path.join(base, 'export');
   fs.mkdirSync(dir, { recursive: true });
   let proc: ServiceProc;
   try {
-    proc = await startServiceProc('storage', ['--export', dir, '--health', 'none', ...args], { cpus: opts.cpus });
+    proc = await startServiceProc('storage', ['--export', dir, '--health', 'none', ...args], { cpus: opts.cpus, env: opts.env });
   } catch (e) {
     if (!opts.base) fs.rmSync(base, { recursive: true, force: true });
     throw e;

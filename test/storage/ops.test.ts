@@ -1,7 +1,8 @@
 /**
  * The storage service operation by operation, through @prose/client: the .L table (suite.ts)
- * against our service and against diod (the cases diod supports; both must give the expected
- * summary, so they agree), the .u table (suite-u.ts), and a plain 9P2000 session.
+ * against our service (metadata calls on the event loop, and through the thread pool) and
+ * against diod (the cases diod supports; both must give the expected summary, so they agree),
+ * the .u table (suite-u.ts), and a plain 9P2000 session.
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -19,6 +20,8 @@ interface Target {
   root: Fid;
   exportDir: string;
   server: 'prose' | 'diod';
+  addr: string;
+  aname: string;
 }
 
 let n = 0;
@@ -29,7 +32,7 @@ async function runCase(t: Target, c: OpCase): Promise<unknown> {
   fs.mkdirSync(host);
   const dir = await t.root.walk(name);
   try {
-    return await c.run({ c: t.client, root: t.root, dir, host, server: t.server });
+    return await c.run({ c: t.client, root: t.root, dir, host, server: t.server, addr: t.addr, aname: t.aname });
   } finally {
     await dir.clunk().catch(() => {});
   }
@@ -42,7 +45,7 @@ describe('storage service, 9P2000.L', () => {
   beforeAll(async () => {
     svc = await startStorage();
     const client = await Client.connect(svc.addr);
-    t = { client, root: await client.attach({ aname: svc.dir }), exportDir: svc.dir, server: 'prose' };
+    t = { client, root: await client.attach({ aname: svc.dir }), exportDir: svc.dir, server: 'prose', addr: svc.addr, aname: svc.dir };
   });
   afterAll(async () => {
     t?.client.close();
@@ -75,6 +78,52 @@ describe('storage service, 9P2000.L', () => {
   });
 });
 
+describe('storage service, 9P2000.L, metadata calls through the thread pool (--metadata-io pool)', () => {
+  let svc: Storage;
+  let t: Target;
+
+  beforeAll(async () => {
+    svc = await startStorage(['--metadata-io', 'pool']);
+    const client = await Client.connect(svc.addr);
+    t = { client, root: await client.attach({ aname: svc.dir }), exportDir: svc.dir, server: 'prose', addr: svc.addr, aname: svc.dir };
+  });
+  afterAll(async () => {
+    t?.client.close();
+    await svc?.stop();
+  });
+
+  test.each(L_CASES.map((c) => [c.name, c] as const))('%s', async (_name, c) => {
+    expect(await runCase(t, c)).toEqual(c.expect);
+  });
+});
+
+describe('storage service without the @prose/posix addon (PROSE_POSIX_ADDON pointing nowhere)', () => {
+  let svc: Storage;
+  let t: Target;
+
+  beforeAll(async () => {
+    svc = await startStorage([], { env: { PROSE_POSIX_ADDON: '/nonexistent/prose_posix.node' } });
+    const client = await Client.connect(svc.addr);
+    t = { client, root: await client.attach({}), exportDir: svc.dir, server: 'prose', addr: svc.addr, aname: '' };
+  });
+  afterAll(async () => {
+    t?.client.close();
+    await svc?.stop();
+  });
+
+  test('listings (lstat per entry), big writes and the rest work; xattrs are not served', async () => {
+    const readdir = L_CASES.find((c) => c.name.startsWith('readdir of 1,000 entries'))!;
+    expect(await runCase(t, readdir)).toEqual(readdir.expect);
+    const big = L_CASES.find((c) => c.name.startsWith('lcreate, write 300 KB'))!;
+    expect(await runCase(t, big)).toEqual(big.expect);
+    fs.writeFileSync(path.join(svc.dir, 'x'), '');
+    const f = await t.root.walk('x');
+    expect({ list: await f.listxattr(), get: await code(f.getxattr('user.k')), set: await code(f.setxattr('user.k', 'v')) })
+      .toEqual({ list: [], get: 'ENODATA', set: 'EOPNOTSUPP' });
+    await f.clunk();
+  });
+});
+
 const describeDiod = haveDiod() ? describe : describe.skip;
 
 describeDiod('the same .L cases against diod (interop: both give the same answers)', () => {
@@ -85,7 +134,7 @@ describeDiod('the same .L cases against diod (interop: both give the same answer
   beforeAll(async () => {
     diod = await startDiod();
     const client = await Client.connect(diod.addr);
-    t = { client, root: await client.attach({ aname: diod.exportDir }), exportDir: diod.exportDir, server: 'diod' };
+    t = { client, root: await client.attach({ aname: diod.exportDir }), exportDir: diod.exportDir, server: 'diod', addr: diod.addr, aname: diod.exportDir };
   });
   afterAll(async () => {
     t?.client.close();
@@ -111,7 +160,7 @@ describe('storage service, 9P2000.u', () => {
   beforeAll(async () => {
     svc = await startStorage();
     const client = await Client.connect(svc.addr, { version: '9P2000.u' });
-    t = { client, root: await client.attach({}), exportDir: svc.dir, server: 'prose' };
+    t = { client, root: await client.attach({}), exportDir: svc.dir, server: 'prose', addr: svc.addr, aname: '' };
   });
   afterAll(async () => {
     t?.client.close();

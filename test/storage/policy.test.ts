@@ -10,6 +10,7 @@ import {
   AT_REMOVEDIR, L_O_CREAT, L_O_RDONLY, L_O_RDWR, L_O_WRONLY, LOCK_BLOCKED, LOCK_SUCCESS, LOCK_TYPE_RDLCK,
   LOCK_TYPE_UNLCK, LOCK_TYPE_WRLCK, S_IFIFO,
 } from '@prose/protocol';
+import { lgetxattr, llistxattr, lsetxattr } from '@prose/posix';
 import { code } from './suite.js';
 import { fingerprint, startStorage, type Storage } from './helpers.js';
 
@@ -106,6 +107,33 @@ describe('uid policy "map": permission bits honoured for the mapped user', () =>
     expect([st.uid, st.gid]).toEqual([1001, 1001]);
   });
 
+  test('xattrs: user.* follows the read/write bits; trusted.* is root\'s only and hidden from others', async () => {
+    const d = svc.dir;
+    lsetxattr(path.join(d, 'private'), 'user.p', 'private value');
+    lsetxattr(path.join(d, 'shared'), 'user.s', 'shared value');
+    lsetxattr(path.join(d, 'shared'), 'trusted.t', 'for root');
+    const alice = await as('alice');
+    const root = await as('root');
+    const [ap, as_, rs] = await Promise.all([alice.walk('private'), alice.walk('shared'), root.walk('shared')]);
+    const r = {
+      readPrivate: await code(ap.getxattr('user.p')),
+      readShared: (await as_.getxattr('user.s')).toString(),
+      writeShared: await code(as_.setxattr('user.n', 'x')),
+      trustedGet: await code(as_.getxattr('trusted.t')),
+      trustedListed: (await as_.listxattr()).includes('trusted.t'),
+      trustedSet: await code(as_.setxattr('trusted.u', 'x')),
+      rootTrusted: (await rs.getxattr('trusted.t')).toString(),
+      rootListed: (await rs.listxattr()).includes('trusted.t'),
+    };
+    const mine = await alice.walk('alicedir');
+    const own = await code(mine.setxattr('user.mine', 'alice'));
+    expect({ ...r, own }).toEqual({
+      readPrivate: 'EACCES', readShared: 'shared value', writeShared: 'EACCES', trustedGet: 'ENODATA', trustedListed: false,
+      trustedSet: 'EPERM', rootTrusted: 'for root', rootListed: true, own: 'ok',
+    });
+    expect(llistxattr(path.join(d, 'shared')).filter((n) => n.startsWith('user.'))).toEqual(['user.s']);
+  });
+
   test('a sticky directory: only the owner removes or renames their file', async () => {
     const alice = await as('alice');
     const bob = await as('bob');
@@ -128,6 +156,7 @@ describe('read-only export', () => {
   beforeAll(async () => {
     svc = await startStorage(['--read-only']);
     fs.writeFileSync(path.join(svc.dir, 'f'), 'data');
+    lsetxattr(path.join(svc.dir, 'f'), 'user.k', 'v');
     fs.mkdirSync(path.join(svc.dir, 'd'));
     c = await Client.connect(svc.addr);
     root = await c.attach({});
@@ -142,7 +171,12 @@ describe('read-only export', () => {
     expect((await c.readFile('f')).toString()).toBe('data');
     expect((await c.list('')).map((e) => e.name).sort()).toEqual(['d', 'f']);
     const f = await root.walk('f');
+    expect((await f.getxattr('user.k')).toString()).toBe('v');
+    expect(await f.listxattr()).toContain('user.k');
     const r = {
+      setxattr: await code(f.setxattr('user.n', 'x')),
+      replacexattr: await code(f.setxattr('user.k', 'x')),
+      removexattr: await code(f.setxattr('user.k', Buffer.alloc(0))),
       lcreate: await code((await root.clone()).lcreate('n', L_O_CREAT | L_O_WRONLY, 0o644)),
       openW: await code((await root.walk('f')).lopen(L_O_WRONLY)),
       openRW: await code((await root.walk('f')).lopen(L_O_RDWR)),
@@ -159,10 +193,12 @@ describe('read-only export', () => {
       remove: await code((await root.walk('f')).remove()),
     };
     expect(r).toEqual({
-      lcreate: 'EROFS', openW: 'EROFS', openRW: 'EROFS', mkdir: 'EROFS', symlink: 'EROFS', mknod: 'EROFS', link: 'EROFS',
+      setxattr: 'EROFS', replacexattr: 'EROFS', removexattr: 'EROFS', lcreate: 'EROFS', openW: 'EROFS', openRW: 'EROFS', mkdir: 'EROFS', symlink: 'EROFS', mknod: 'EROFS', link: 'EROFS',
       renameat: 'EROFS', unlinkat: 'EROFS', rmdir: 'EROFS', chmod: 'EROFS', truncate: 'EROFS', utimes: 'EROFS', remove: 'EROFS',
     });
     expect(fingerprint(svc.dir)).toEqual(before);
+    expect(llistxattr(path.join(svc.dir, 'f')).filter((n) => n.startsWith('user.'))).toEqual(['user.k']);
+    expect(lgetxattr(path.join(svc.dir, 'f'), 'user.k').toString()).toBe('v');
   });
 });
 

@@ -12,7 +12,8 @@ import {
   L_O_WRONLY, LOCK_BLOCKED, LOCK_SUCCESS, LOCK_TYPE_RDLCK, LOCK_TYPE_UNLCK, LOCK_TYPE_WRLCK, NinepError, QTDIR,
   QTSYMLINK, S_IFCHR, S_IFIFO, S_IFMT, S_IFREG, V9FS_MAGIC,
 } from '@prose/protocol';
-import type { Client, Fid } from '@prose/client';
+import { Client, type Fid } from '@prose/client';
+import { XATTR_CREATE, XATTR_REPLACE, lgetxattr, llistxattr, lsetxattr } from '@prose/posix';
 import { pattern } from './helpers.js';
 
 export interface Ctx {
@@ -24,6 +25,9 @@ export interface Ctx {
   /** That directory on the host. */
   host: string;
   server: 'prose' | 'diod';
+  /** The server's dial string and the aname of the export (for cases that need their own session). */
+  addr: string;
+  aname: string;
 }
 
 export interface OpCase {
@@ -487,19 +491,132 @@ export const L_CASES: OpCase[] = [
     expect: { chr: 'EPERM', none: true },
   },
   {
-    name: 'xattrs: the list is empty, names are ENODATA, setting is EOPNOTSUPP',
-    diod: 'diod serves host xattrs; Node has no xattr calls, so this export does not',
+    name: 'xattrs: set, get, list and remove user.* attributes (a zero-sized create removes)',
+    diod: true,
     async run({ dir, host }) {
-      fs.writeFileSync(path.join(host, 'xa'), '');
+      const p = path.join(host, 'xa');
+      fs.writeFileSync(p, '');
       const f = await dir.walk('xa');
+      const bin = Buffer.from([0, 1, 2, 0xfe, 0xff]);
+      await f.setxattr('user.one', 'first');
+      await f.setxattr('user.two', bin);
       const r = {
-        list: (await f.listxattr()).length,
-        get: await code(f.getxattr('security.capability')),
-        set: await code(f.setxattr('user.k', 'v')),
+        get: (await f.getxattr('user.one')).toString(),
+        bin: (await f.getxattr('user.two')).equals(bin),
+        list: (await f.listxattr()).filter((n) => n.startsWith('user.')).sort(),
+        host: lgetxattr(p, 'user.one').toString(),
+        replace: await code(f.setxattr('user.one', 'second', XATTR_REPLACE)),
+        replaced: (await f.getxattr('user.one')).toString(),
+        remove: await code(f.setxattr('user.one', Buffer.alloc(0), XATTR_REPLACE)),
+        gone: await code(f.getxattr('user.one')),
+        hostGone: llistxattr(p).filter((n) => n.startsWith('user.')),
+        removeAgain: await code(f.setxattr('user.one', Buffer.alloc(0), XATTR_REPLACE)),
+        missing: await code(f.getxattr('user.never')),
       };
       await f.clunk();
       return r;
     },
-    expect: { list: 0, get: 'ENODATA', set: 'EOPNOTSUPP' },
+    expect: {
+      get: 'first', bin: true, list: ['user.one', 'user.two'], host: 'first', replace: 'ok', replaced: 'second', remove: 'ok',
+      gone: 'ENODATA', hostGone: ['user.two'], removeAgain: 'ENODATA', missing: 'ENODATA',
+    },
+  },
+  {
+    name: 'xattrs: XATTR_CREATE of an existing name is EEXIST, XATTR_REPLACE of a missing one ENODATA; directories have them too',
+    diod: true,
+    async run({ dir, host }) {
+      fs.writeFileSync(path.join(host, 'xf'), '');
+      fs.mkdirSync(path.join(host, 'xd'));
+      const f = await dir.walk('xf');
+      const d = await dir.walk('xd');
+      await f.setxattr('user.k', 'v', XATTR_CREATE);
+      const r = {
+        create: await code(f.setxattr('user.k', 'w', XATTR_CREATE)),
+        kept: (await f.getxattr('user.k')).toString(),
+        replace: await code(f.setxattr('user.absent', 'w', XATTR_REPLACE)),
+        absent: await code(f.getxattr('user.absent')),
+        dirSet: await code(d.setxattr('user.d', 'on a directory')),
+        dirGet: lgetxattr(path.join(host, 'xd'), 'user.d').toString(),
+      };
+      await Promise.all([f.clunk(), d.clunk()]);
+      return r;
+    },
+    expect: { create: 'EEXIST', kept: 'v', replace: 'ENODATA', absent: 'ENODATA', dirSet: 'ok', dirGet: 'on a directory' },
+  },
+  {
+    name: 'xattrs: a value over 64 KiB is E2BIG, and nothing is set',
+    diod: true,
+    async run({ dir, host }) {
+      fs.writeFileSync(path.join(host, 'xhuge'), '');
+      const f = await dir.walk('xhuge');
+      const r = { set: await code(f.setxattr('user.huge', Buffer.alloc(65537, 1))), there: await code(f.getxattr('user.huge')) };
+      await f.clunk();
+      return r;
+    },
+    expect: { set: 'E2BIG', there: 'ENODATA' },
+  },
+  {
+    name: 'xattrs: fids keep their file after it is unlinked (read through the open fid, set through a walked one)',
+    diod: 'diod 1.0.24 reaches xattrs by path: an unlinked file has none',
+    async run({ dir, host }) {
+      fs.writeFileSync(path.join(host, 'xgone'), 'data');
+      const f = await opened(dir, 'xgone', L_O_RDWR);
+      const g = await dir.walk('xgone');
+      await g.setxattr('user.before', 'unlink');
+      await dir.unlinkat('xgone');
+      const r = {
+        get: (await f.getxattr('user.before')).toString(),
+        setAfter: await code(g.setxattr('user.after', 'too')),
+        list: (await f.listxattr()).filter((n) => n.startsWith('user.')).sort(),
+        gone: fs.existsSync(path.join(host, 'xgone')),
+      };
+      await Promise.all([f.clunk(), g.clunk()]);
+      return r;
+    },
+    expect: { get: 'unlink', setAfter: 'ok', list: ['user.after', 'user.before'], gone: false },
+  },
+  {
+    name: 'xattrs: a value larger than one message is written and read in pieces',
+    diod: true,
+    async run({ addr, aname, host }) {
+      const c = await Client.connect(addr, { msize: 1024 + 24 });
+      try {
+        const root = await c.attach({ aname });
+        const f = await root.walk([path.basename(host)]);
+        fs.writeFileSync(path.join(host, 'xbig'), '');
+        const g = await f.walk('xbig');
+        const v = pattern(3000, 5);
+        const set = await code(g.setxattr('user.big', v));
+        const back = await g.getxattr('user.big');
+        return { msize: c.msize, set, back: back.equals(v), host: lgetxattr(path.join(host, 'xbig'), 'user.big').equals(v) };
+      } finally {
+        c.close();
+      }
+    },
+    expect: { msize: 1048, set: 'ok', back: true, host: true },
+  },
+  {
+    name: 'xattrs: on a symlink pointing outside the root, nothing reaches the target',
+    diod: true,
+    async run({ dir, host }) {
+      // The target lives beside the export, outside it.
+      const outside = path.join(path.dirname(path.dirname(host)), `outside-${path.basename(host)}`);
+      fs.writeFileSync(outside, 'secret');
+      lsetxattr(outside, 'user.secret', 's');
+      fs.symlinkSync(outside, path.join(host, 'out'));
+      const l = await dir.walk('out');
+      const r = {
+        get: await code(l.getxattr('user.secret')),
+        list: (await l.listxattr()).includes('user.secret'),
+        set: await code(l.setxattr('user.k', 'v')),
+        remove: await code(l.setxattr('user.secret', Buffer.alloc(0))),
+        target: llistxattr(outside).filter((n) => n.startsWith('user.')),
+        value: lgetxattr(outside, 'user.secret').toString(),
+      };
+      await l.clunk();
+      fs.rmSync(outside);
+      return r;
+    },
+    expect: { get: 'ENODATA', list: false, set: 'EPERM', remove: 'EPERM', target: ['user.secret'], value: 's' },
   },
 ];

@@ -6,27 +6,72 @@
  * cookie of that snapshot gets every entry exactly once, whatever happens to the directory
  * meanwhile (rewinding to 0 takes a new snapshot, as rewinddir(3) does).
  *
- * Rreaddir carries a qid per entry (Linux uses qid.path as d_ino) but Node's readdir gives no
- * inode numbers, so each entry is lstat'ed, lazily, for the entries a reply carries. Listings are
- * cached per directory and reused while the directory's ctime is unchanged: any entry added,
- * removed or renamed changes it. A listing is cached only when taken `racyMs` after the
+ * Rreaddir carries a qid per entry (Linux uses qid.path as d_ino). The snapshot is read with
+ * getdents64 (@prose/posix), which gives each entry's inode number and type with its name: the
+ * qids come from the directory itself, with no lstat per entry. Where a file system answers
+ * DT_UNKNOWN, and when the addon is missing (Node's readdir has no inode numbers), entries are
+ * lstat'ed instead, lazily, for the entries a reply carries. Listings are cached per directory
+ * and reused while the directory's ctime is unchanged: any entry added, removed or renamed
+ * changes it. A listing is cached only when taken `racyMs` after the
  * directory's last change, so that a change in the same coarse timestamp tick as the snapshot
  * cannot go unseen (git's "racy timestamp" rule).
  */
 import * as fs from 'node:fs';
-import { DT_DIR, QTDIR, type Qid } from '@prose/protocol';
-import { dtOfDirent, type QidPaths } from './attrs.js';
-import { at } from './sandbox.js';
+import { havePosix, readDirectory, type DirEntries } from '@prose/posix';
+import { DT_DIR, DT_UNKNOWN, QTDIR, type Dirent, type Qid } from '@prose/protocol';
+import { dtOf, dtOfDirent, type QidPaths } from './attrs.js';
+import { O_DIRECTORY, at } from './sandbox.js';
 
-/** One directory entry of a listing. `qid` is filled on first use. */
+/**
+ * One directory entry of a listing: the Dirent an Rreaddir carries (cookie `offset` = index + 1,
+ * fixed for the snapshot), kept as is so that replies reuse it. `qid` is undefined until filled
+ * (DT_UNKNOWN entries, or a listing read without the addon).
+ */
 export interface Entry {
   name: string;
   /** DT_* type from the directory itself. */
   type: number;
+  offset: number;
   qid: Qid | undefined;
+  /** Bytes of the entry in an Rreaddir (qid, offset, type, name). */
+  size: number;
+}
+
+/** Bytes of a dirent for `name` in an Rreaddir: qid[13] offset[8] type[1] name[s]. */
+function direntBytes(name: string): number {
+  return 24 + Buffer.byteLength(name);
 }
 
 const QT_OF_DT: Record<number, number> = { 4: QTDIR, 10: 0x02 };
+
+/**
+ * The entries of directory `dirfd` (an O_PATH descriptor) after "." and "..", with qids from
+ * getdents64 (inode number and type; version 0), or from Node's readdir without qids when the
+ * addon is missing.
+ */
+function readEntries(dirfd: number, dev: bigint, paths: QidPaths, into: Entry[]): void {
+  if (!havePosix()) {
+    for (const d of fs.readdirSync(at(dirfd), { withFileTypes: true })) {
+      into.push({ name: d.name, type: dtOfDirent(d), offset: into.length + 1, qid: undefined, size: direntBytes(d.name) });
+    }
+    return;
+  }
+  const fd = fs.openSync(at(dirfd), fs.constants.O_RDONLY | O_DIRECTORY);
+  let d: DirEntries;
+  try {
+    d = readDirectory(fd);
+  } finally {
+    fs.closeSync(fd);
+  }
+  const { names, inos, types, nameBytes } = d;
+  const top = paths.path(dev, 0n);
+  for (let i = 0; i < names.length; i++) {
+    const t = types[i]!;
+    const qid = t === DT_UNKNOWN ? undefined : { type: QT_OF_DT[t] ?? 0, version: 0, path: top === 0n ? inos[i]! : top ^ inos[i]! };
+    const name = names[i]!;
+    into.push({ name, type: t, offset: into.length + 1, qid, size: 24 + nameBytes[i]! });
+  }
+}
 
 /** The service's working directory, restored after each batch of relative lstats. */
 const HOME = process.cwd();
@@ -46,6 +91,12 @@ export class Listing {
 
   get length(): number {
     return this.entries.length;
+  }
+
+  /** Entries [from, to) as Rreaddir dirents (qids filled; the cached objects themselves). */
+  dirents(from: number, to: number): Dirent[] {
+    this.fill(from, to);
+    return this.entries.slice(from, to) as Dirent[];
   }
 
   /** Entry `i` with its qid (lstat'ed now if not yet known); undefined past the end. */
@@ -81,6 +132,7 @@ export class Listing {
         }
         // An entry gone since the snapshot keeps its cookie, with a placeholder qid.
         const qpath = st === undefined ? 0n : this.paths.path(BigInt(st.dev), BigInt(st.ino));
+        if (e.type === DT_UNKNOWN && st !== undefined) e.type = dtOf(Number(st.mode));
         e.qid = { type: QT_OF_DT[e.type] ?? 0, version: 0, path: qpath };
       }
     } finally {
@@ -113,14 +165,11 @@ export class DirCache {
       return new Listing(hit.entries, dirfd, paths);
     }
     if (hit !== undefined) this.drop(key, hit);
-    const dirents = fs.readdirSync(at(dirfd), { withFileTypes: true });
-    const entries: Entry[] = new Array(dirents.length + 2);
-    entries[0] = { name: '.', type: DT_DIR, qid: self };
-    entries[1] = { name: '..', type: DT_DIR, qid: parent };
-    for (let i = 0; i < dirents.length; i++) {
-      const d = dirents[i]!;
-      entries[i + 2] = { name: d.name, type: dtOfDirent(d), qid: undefined };
-    }
+    const entries: Entry[] = [
+      { name: '.', type: DT_DIR, offset: 1, qid: self, size: direntBytes('.') },
+      { name: '..', type: DT_DIR, offset: 2, qid: parent, size: direntBytes('..') },
+    ];
+    readEntries(dirfd, st.dev, paths, entries);
     const changedMs = Number(st.ctimeNs / 1_000_000n);
     if (this.maxEntries > 0 && Date.now() - changedMs > this.racyMs && entries.length <= this.maxEntries) {
       this.map.set(key, { ctimeNs: st.ctimeNs, entries });

@@ -1,0 +1,10 @@
+{
+  "targets": [
+    {
+      "target_name": "prose_posix",
+      "sources": ["prose_posix.c"],
+      "cflags_c": ["-std=gnu11", "-Wall", "-Wextra", "-Wno-unused-parameter"],
+      "defines": ["_GNU_SOURCE"]
+    }
+  ]
+}

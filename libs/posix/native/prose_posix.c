@@ -1,0 +1,402 @@
+// prose_posix: the few Linux calls Node does not offer and the storage export needs.
+//
+//   getxattr(target, name, nofollow)          -> Buffer | -errno
+//   listxattr(target, nofollow)               -> Buffer (NUL-separated names) | -errno
+//   setxattr(target, name, value, flags, nofollow) -> 0 | -errno
+//   removexattr(target, name, nofollow)       -> 0 | -errno
+//   getdents(fd, buf)                         -> bytes of linux_dirent64 records | 0 at end | -errno
+//   readdir(fd)                               -> [names joined by "/", BigUint64Array d_ino, Uint8Array d_type,
+//                                                 Uint16Array name lengths in bytes] | -errno
+//   pwritePieces(fd, buf, offset, piece, cb)  -> undefined; in the thread pool, writes buf at offset
+//                                                in pwrite(2) calls of at most `piece` bytes, then
+//                                                cb(errno or 0, bytes written) on the event loop
+//
+// `target` is a path (string) or an open descriptor (number: the f* call). With a path,
+// `nofollow` picks the l* call. Failures of the system call come back as negative errno
+// numbers, never as exceptions: the TypeScript side decides what is an error. Arguments of the
+// wrong type throw a TypeError. Nothing outlives a call but a pwritePieces job (until its
+// callback, holding the Buffer and the callback).
+
+#define NAPI_VERSION 8
+#include <node_api.h>
+
+#include <errno.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <sys/xattr.h>
+#include <unistd.h>
+
+// Linux's limits: XATTR_SIZE_MAX and XATTR_LIST_MAX (linux/limits.h), XATTR_NAME_MAX.
+#define VALUE_MAX 65536
+#define NAME_MAX_ 255
+
+typedef struct {
+  int is_fd;
+  int fd;
+  char path[4096];
+} Target;
+
+static napi_value num(napi_env env, double v) {
+  napi_value r;
+  napi_create_double(env, v, &r);
+  return r;
+}
+
+static napi_value type_error(napi_env env, const char* msg) {
+  napi_throw_type_error(env, NULL, msg);
+  return NULL;
+}
+
+// Reads a path or descriptor argument; returns 0 (and throws) on a bad one.
+static int get_target(napi_env env, napi_value v, Target* t) {
+  napi_valuetype ty;
+  napi_typeof(env, v, &ty);
+  if (ty == napi_number) {
+    int32_t fd;
+    napi_get_value_int32(env, v, &fd);
+    t->is_fd = 1;
+    t->fd = fd;
+    return 1;
+  }
+  if (ty == napi_string) {
+    size_t len;
+    napi_get_value_string_utf8(env, v, t->path, sizeof t->path, &len);
+    if (len >= sizeof t->path - 1 || strlen(t->path) != len) {
+      type_error(env, "path too long or containing NUL");
+      return 0;
+    }
+    t->is_fd = 0;
+    return 1;
+  }
+  type_error(env, "path or descriptor expected");
+  return 0;
+}
+
+static int get_name(napi_env env, napi_value v, char* out) {
+  napi_valuetype ty;
+  napi_typeof(env, v, &ty);
+  if (ty != napi_string) {
+    type_error(env, "attribute name expected");
+    return 0;
+  }
+  size_t len;
+  napi_get_value_string_utf8(env, v, out, NAME_MAX_ + 2, &len);
+  if (len > NAME_MAX_ || strlen(out) != len) {
+    // Too long for the kernel: let it say so (ERANGE), as the system call would.
+    out[0] = 0;
+    return -1;
+  }
+  return 1;
+}
+
+static int get_bool(napi_env env, napi_value v) {
+  bool b = false;
+  napi_get_value_bool(env, v, &b);
+  return b;
+}
+
+// Calls get or list into a VALUE_MAX buffer (one system call), then copies the bytes out.
+static napi_value read_attr(napi_env env, const Target* t, const char* name, int nofollow) {
+  char* buf = malloc(VALUE_MAX);
+  if (buf == NULL) return num(env, -ENOMEM);
+  ssize_t n;
+  if (name != NULL) {
+    n = t->is_fd ? fgetxattr(t->fd, name, buf, VALUE_MAX)
+        : nofollow ? lgetxattr(t->path, name, buf, VALUE_MAX) : getxattr(t->path, name, buf, VALUE_MAX);
+  } else {
+    n = t->is_fd ? flistxattr(t->fd, buf, VALUE_MAX)
+        : nofollow ? llistxattr(t->path, buf, VALUE_MAX) : listxattr(t->path, buf, VALUE_MAX);
+  }
+  if (n < 0) {
+    int e = errno;
+    free(buf);
+    return num(env, -e);
+  }
+  napi_value out;
+  void* data;
+  napi_create_buffer_copy(env, (size_t)n, buf, &data, &out);
+  free(buf);
+  return out;
+}
+
+static napi_value GetXattr(napi_env env, napi_callback_info info) {
+  size_t argc = 3;
+  napi_value a[3];
+  napi_get_cb_info(env, info, &argc, a, NULL, NULL);
+  Target t;
+  char name[NAME_MAX_ + 2];
+  if (!get_target(env, a[0], &t)) return NULL;
+  int ok = get_name(env, a[1], name);
+  if (ok == 0) return NULL;
+  if (ok < 0) return num(env, -ERANGE);
+  return read_attr(env, &t, name, get_bool(env, a[2]));
+}
+
+static napi_value ListXattr(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value a[2];
+  napi_get_cb_info(env, info, &argc, a, NULL, NULL);
+  Target t;
+  if (!get_target(env, a[0], &t)) return NULL;
+  return read_attr(env, &t, NULL, get_bool(env, a[1]));
+}
+
+static napi_value SetXattr(napi_env env, napi_callback_info info) {
+  size_t argc = 5;
+  napi_value a[5];
+  napi_get_cb_info(env, info, &argc, a, NULL, NULL);
+  Target t;
+  char name[NAME_MAX_ + 2];
+  if (!get_target(env, a[0], &t)) return NULL;
+  int ok = get_name(env, a[1], name);
+  if (ok == 0) return NULL;
+  if (ok < 0) return num(env, -ERANGE);
+  bool isbuf = false;
+  napi_is_buffer(env, a[2], &isbuf);
+  if (!isbuf) return type_error(env, "value Buffer expected");
+  void* data;
+  size_t len;
+  napi_get_buffer_info(env, a[2], &data, &len);
+  int32_t flags = 0;
+  if (napi_get_value_int32(env, a[3], &flags) != napi_ok) return type_error(env, "flags expected");
+  int nofollow = get_bool(env, a[4]);
+  int r = t.is_fd ? fsetxattr(t.fd, name, data, len, flags)
+          : nofollow ? lsetxattr(t.path, name, data, len, flags) : setxattr(t.path, name, data, len, flags);
+  return num(env, r < 0 ? -errno : 0);
+}
+
+static napi_value RemoveXattr(napi_env env, napi_callback_info info) {
+  size_t argc = 3;
+  napi_value a[3];
+  napi_get_cb_info(env, info, &argc, a, NULL, NULL);
+  Target t;
+  char name[NAME_MAX_ + 2];
+  if (!get_target(env, a[0], &t)) return NULL;
+  int ok = get_name(env, a[1], name);
+  if (ok == 0) return NULL;
+  if (ok < 0) return num(env, -ERANGE);
+  int nofollow = get_bool(env, a[2]);
+  int r = t.is_fd ? fremovexattr(t.fd, name) : nofollow ? lremovexattr(t.path, name) : removexattr(t.path, name);
+  return num(env, r < 0 ? -errno : 0);
+}
+
+// getdents64 into the caller's Buffer: the raw records (d_ino u64, d_off s64, d_reclen u16,
+// d_type u8, NUL-terminated name), parsed in TypeScript.
+static napi_value Getdents(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value a[2];
+  napi_get_cb_info(env, info, &argc, a, NULL, NULL);
+  int32_t fd;
+  if (napi_get_value_int32(env, a[0], &fd) != napi_ok) return type_error(env, "descriptor expected");
+  bool isbuf = false;
+  napi_is_buffer(env, a[1], &isbuf);
+  if (!isbuf) return type_error(env, "Buffer expected");
+  void* data;
+  size_t len;
+  napi_get_buffer_info(env, a[1], &data, &len);
+  long n = syscall(SYS_getdents64, fd, data, len);
+  return num(env, n < 0 ? -errno : (double)n);
+}
+
+// Every entry from the directory's position to its end, "." and ".." left out, in three
+// compact pieces: one string of the names separated by "/" (which no name contains), and the
+// inode numbers, types and name lengths (bytes) in typed arrays. Four JavaScript values instead
+// of one per entry.
+typedef struct {
+  char* names;
+  size_t nlen, ncap;
+  uint64_t* inos;
+  uint8_t* types;
+  uint16_t* lens;
+  size_t count, cap;
+} Dents;
+
+// Makes *p (a byte array of *cap bytes) hold at least `need` bytes.
+static int grow(void** p, size_t* cap, size_t need) {
+  if (need <= *cap) return 1;
+  size_t c = *cap ? *cap : 16384;
+  while (c < need) c *= 2;
+  void* q = realloc(*p, c);
+  if (q == NULL) return 0;
+  *p = q;
+  *cap = c;
+  return 1;
+}
+
+static napi_value ReadDir(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value a[1];
+  napi_get_cb_info(env, info, &argc, a, NULL, NULL);
+  int32_t fd;
+  if (napi_get_value_int32(env, a[0], &fd) != napi_ok) return type_error(env, "descriptor expected");
+  enum { CHUNK = 64 * 1024 };
+  char* buf = malloc(CHUNK);
+  Dents d = {0};
+  int err = buf == NULL ? ENOMEM : 0;
+  while (!err) {
+    long n = syscall(SYS_getdents64, fd, buf, CHUNK);
+    if (n < 0) {
+      err = errno;
+      break;
+    }
+    if (n == 0) break;
+    for (long p = 0; p < n;) {
+      uint64_t ino;
+      uint16_t reclen;
+      memcpy(&ino, buf + p, 8);
+      memcpy(&reclen, buf + p + 16, 2);
+      uint8_t type = (uint8_t)buf[p + 18];
+      const char* name = buf + p + 19;
+      size_t len = strnlen(name, reclen - 19);
+      p += reclen;
+      if ((len == 1 && name[0] == '.') || (len == 2 && name[0] == '.' && name[1] == '.')) continue;
+      if (d.count == d.cap) {
+        size_t cap = d.cap ? d.cap * 2 : 1024;
+        uint64_t* inos = realloc(d.inos, cap * sizeof *inos);
+        if (inos != NULL) d.inos = inos;
+        uint8_t* types = inos != NULL ? realloc(d.types, cap) : NULL;
+        if (types != NULL) d.types = types;
+        uint16_t* lens = types != NULL ? realloc(d.lens, cap * sizeof *lens) : NULL;
+        if (lens == NULL) {
+          err = ENOMEM;
+          break;
+        }
+        d.lens = lens;
+        d.cap = cap;
+      }
+      if (!grow((void**)&d.names, &d.ncap, d.nlen + len + 1)) {
+        err = ENOMEM;
+        break;
+      }
+      if (d.count > 0) d.names[d.nlen++] = '/';
+      memcpy(d.names + d.nlen, name, len);
+      d.nlen += len;
+      d.inos[d.count] = ino;
+      d.types[d.count] = type;
+      d.lens[d.count] = (uint16_t)len;
+      d.count++;
+    }
+  }
+  napi_value out = NULL;
+  if (err) {
+    out = num(env, -err);
+  } else {
+    napi_value names, inos, types, lens, ab1, ab2, ab3;
+    void *p1, *p2, *p3;
+    napi_create_string_utf8(env, d.count ? d.names : "", d.nlen, &names);
+    napi_create_arraybuffer(env, d.count * 8, &p1, &ab1);
+    if (d.count) memcpy(p1, d.inos, d.count * 8);
+    napi_create_typedarray(env, napi_biguint64_array, d.count, ab1, 0, &inos);
+    napi_create_arraybuffer(env, d.count, &p2, &ab2);
+    if (d.count) memcpy(p2, d.types, d.count);
+    napi_create_typedarray(env, napi_uint8_array, d.count, ab2, 0, &types);
+    napi_create_arraybuffer(env, d.count * 2, &p3, &ab3);
+    if (d.count) memcpy(p3, d.lens, d.count * 2);
+    napi_create_typedarray(env, napi_uint16_array, d.count, ab3, 0, &lens);
+    napi_create_array_with_length(env, 4, &out);
+    napi_set_element(env, out, 0, names);
+    napi_set_element(env, out, 1, inos);
+    napi_set_element(env, out, 2, types);
+    napi_set_element(env, out, 3, lens);
+  }
+  free(buf);
+  free(d.names);
+  free(d.inos);
+  free(d.types);
+  free(d.lens);
+  return out;
+}
+
+// pwritePieces: one thread-pool job that writes a Buffer in pieces (Linux writes new data into a
+// file much faster in 64 KiB calls than in 1 MiB ones; one job keeps it one pool round trip).
+typedef struct {
+  napi_async_work work;
+  napi_ref buf_ref;
+  napi_ref cb_ref;
+  int fd;
+  const char* data;
+  size_t len;
+  int64_t offset;
+  size_t piece;
+  size_t done;
+  int err;
+} PieceJob;
+
+static void PiecesExecute(napi_env env, void* arg) {
+  PieceJob* j = arg;
+  while (j->done < j->len) {
+    size_t n = j->len - j->done;
+    if (n > j->piece) n = j->piece;
+    ssize_t w = pwrite(j->fd, j->data + j->done, n, (off_t)(j->offset + (int64_t)j->done));
+    if (w < 0) {
+      if (errno == EINTR) continue;
+      j->err = errno;
+      break;
+    }
+    j->done += (size_t)w;
+    if ((size_t)w < n) break;
+  }
+}
+
+static void PiecesComplete(napi_env env, napi_status status, void* arg) {
+  PieceJob* j = arg;
+  napi_value cb, undef, argv[2];
+  napi_get_reference_value(env, j->cb_ref, &cb);
+  napi_get_undefined(env, &undef);
+  // An error after some bytes were written reports the bytes (as write(2) would); before, the errno.
+  argv[0] = num(env, j->done > 0 ? 0 : j->err);
+  argv[1] = num(env, (double)j->done);
+  napi_delete_reference(env, j->cb_ref);
+  napi_delete_reference(env, j->buf_ref);
+  napi_delete_async_work(env, j->work);
+  free(j);
+  napi_call_function(env, undef, cb, 2, argv, NULL);
+}
+
+static napi_value PwritePieces(napi_env env, napi_callback_info info) {
+  size_t argc = 5;
+  napi_value a[5];
+  napi_get_cb_info(env, info, &argc, a, NULL, NULL);
+  int32_t fd;
+  int64_t offset, piece;
+  bool isbuf = false;
+  napi_valuetype cbt;
+  napi_is_buffer(env, a[1], &isbuf);
+  napi_typeof(env, a[4], &cbt);
+  if (napi_get_value_int32(env, a[0], &fd) != napi_ok || !isbuf || napi_get_value_int64(env, a[2], &offset) != napi_ok ||
+      napi_get_value_int64(env, a[3], &piece) != napi_ok || piece <= 0 || offset < 0 || cbt != napi_function)
+    return type_error(env, "pwritePieces(fd, Buffer, offset >= 0, piece > 0, callback) expected");
+  PieceJob* j = calloc(1, sizeof *j);
+  if (j == NULL) return type_error(env, "out of memory");
+  void* data;
+  napi_get_buffer_info(env, a[1], &data, &j->len);
+  j->data = data;
+  j->fd = fd;
+  j->offset = offset;
+  j->piece = (size_t)piece;
+  napi_create_reference(env, a[1], 1, &j->buf_ref);
+  napi_create_reference(env, a[4], 1, &j->cb_ref);
+  napi_value name;
+  napi_create_string_utf8(env, "prose_posix.pwritePieces", NAPI_AUTO_LENGTH, &name);
+  napi_create_async_work(env, NULL, name, PiecesExecute, PiecesComplete, j, &j->work);
+  napi_queue_async_work(env, j->work);
+  return NULL;
+}
+
+static napi_value Init(napi_env env, napi_value exports) {
+  napi_property_descriptor props[] = {
+    {"getxattr", NULL, GetXattr, NULL, NULL, NULL, napi_enumerable, NULL},
+    {"listxattr", NULL, ListXattr, NULL, NULL, NULL, napi_enumerable, NULL},
+    {"setxattr", NULL, SetXattr, NULL, NULL, NULL, napi_enumerable, NULL},
+    {"removexattr", NULL, RemoveXattr, NULL, NULL, NULL, napi_enumerable, NULL},
+    {"getdents", NULL, Getdents, NULL, NULL, NULL, napi_enumerable, NULL},
+    {"readdir", NULL, ReadDir, NULL, NULL, NULL, napi_enumerable, NULL},
+    {"pwritePieces", NULL, PwritePieces, NULL, NULL, NULL, napi_enumerable, NULL},
+  };
+  napi_define_properties(env, exports, sizeof props / sizeof props[0], props);
+  return exports;
+}
+
+NAPI_MODULE(NODE_GYP_MODULE_NAME, Init)

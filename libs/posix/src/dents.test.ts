@@ -1,0 +1,90 @@
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { spawnSync } from 'node:child_process';
+import { PosixError, getdents, readDirectory, readDirents } from './index.js';
+
+const DT_DIR = 4;
+const DT_REG = 8;
+const DT_LNK = 10;
+const DT_FIFO = 1;
+
+let dir: string;
+beforeEach(() => {
+  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'prose-dents-'));
+});
+afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+test('every entry once, with the inode number and type lstat gives', () => {
+  const names = Array.from({ length: 3000 }, (_, i) => `f-${i}-${'é'.repeat(i % 7)}`);
+  for (const n of names) fs.writeFileSync(path.join(dir, n), '');
+  fs.mkdirSync(path.join(dir, 'sub'));
+  fs.symlinkSync('nowhere', path.join(dir, 'link'));
+  spawnSync('mkfifo', [path.join(dir, 'fifo')]);
+  const fd = fs.openSync(dir, fs.constants.O_RDONLY | fs.constants.O_DIRECTORY);
+  try {
+    const all = readDirents(fd);
+    expect(all.map((e) => e.name).sort()).toEqual([...names, 'sub', 'link', 'fifo'].sort());
+    for (const e of all) expect(e.ino).toBe(fs.lstatSync(path.join(dir, e.name), { bigint: true }).ino);
+    const by = new Map(all.map((e) => [e.name, e]));
+    expect(by.get('sub')!.type).toBe(DT_DIR);
+    expect(by.get('link')!.type).toBe(DT_LNK);
+    expect(by.get('fifo')!.type).toBe(DT_FIFO);
+    expect(by.get('f-1-é')!.type).toBe(DT_REG);
+    const fd2 = fs.openSync(dir, 'r');
+    const d = readDirectory(fd2);
+    fs.closeSync(fd2);
+    d.names.forEach((n, i) => expect(d.nameBytes[i]).toBe(Buffer.byteLength(n)));
+    expect(getdents(fd)).toEqual([]);
+    expect(readDirents(fd)).toEqual([]);
+  } finally {
+    fs.closeSync(fd);
+  }
+});
+
+test('one batch includes "." and ".." with offsets that grow', () => {
+  fs.writeFileSync(path.join(dir, 'a'), '');
+  const fd = fs.openSync(dir, fs.constants.O_RDONLY | fs.constants.O_DIRECTORY);
+  try {
+    const b = getdents(fd);
+    expect(b.map((e) => e.name).sort()).toEqual(['.', '..', 'a']);
+    expect(b.find((e) => e.name === '.')!.ino).toBe(fs.statSync(dir, { bigint: true }).ino);
+  } finally {
+    fs.closeSync(fd);
+  }
+});
+
+test('errors: a file is ENOTDIR, a buffer too small for one entry EINVAL', () => {
+  fs.writeFileSync(path.join(dir, 'plain'), '');
+  const ffd = fs.openSync(path.join(dir, 'plain'), 'r');
+  const dfd = fs.openSync(dir, 'r');
+  try {
+    expect(() => getdents(ffd)).toThrow(expect.objectContaining({ code: 'ENOTDIR' }));
+    expect(() => getdents(dfd, Buffer.alloc(8))).toThrow(PosixError);
+    expect(() => getdents(dfd, Buffer.alloc(8))).toThrow(expect.objectContaining({ code: 'EINVAL', syscall: 'getdents64' }));
+  } finally {
+    fs.closeSync(ffd);
+    fs.closeSync(dfd);
+  }
+});
+
+test('readDirectory: names, inode numbers and types in parallel arrays; an empty directory is empty', () => {
+  fs.writeFileSync(path.join(dir, 'x'), '');
+  fs.mkdirSync(path.join(dir, 'y'));
+  fs.mkdirSync(path.join(dir, 'empty'));
+  const fd = fs.openSync(dir, 'r');
+  const efd = fs.openSync(path.join(dir, 'empty'), 'r');
+  try {
+    const d = readDirectory(fd);
+    const got = d.names.map((n, i) => [n, d.inos[i], d.types[i], d.nameBytes[i]]).sort();
+    expect(got).toEqual([
+      ['empty', fs.statSync(path.join(dir, 'empty'), { bigint: true }).ino, DT_DIR, 5],
+      ['x', fs.statSync(path.join(dir, 'x'), { bigint: true }).ino, DT_REG, 1],
+      ['y', fs.statSync(path.join(dir, 'y'), { bigint: true }).ino, DT_DIR, 1],
+    ]);
+    expect(readDirectory(efd)).toEqual({ names: [], inos: new BigUint64Array(0), types: new Uint8Array(0), nameBytes: new Uint16Array(0) });
+  } finally {
+    fs.closeSync(fd);
+    fs.closeSync(efd);
+  }
+});

@@ -1,0 +1,14 @@
+/**
+ * @prose/posix — the Linux calls Node lacks, through a small native addon: extended attributes
+ * (get, list, set, remove; on a path, on a path without following, on a descriptor),
+ * getdents64 batches with inode numbers and types, and big writes in pieces off the event loop. Without the addon every call throws a
+ * PosixError (ENOSYS) that says how to build it; `havePosix()` tells beforehand.
+ */
+export { PosixError } from './errors.js';
+export { havePosix } from './native.js';
+export {
+  XATTR_CREATE, XATTR_REPLACE, XATTR_SIZE_MAX, getxattr, lgetxattr, fgetxattr, listxattr, llistxattr, flistxattr,
+  listxattrRaw, setxattr, lsetxattr, fsetxattr, removexattr, lremovexattr, fremovexattr,
+} from './xattr.js';
+export { pwritePieces, WRITE_PIECE } from './write.js';
+export { getdents, readDirectory, readDirents, DENTS_BUF, type DirEntries, type Dirent64 } from './dents.js';

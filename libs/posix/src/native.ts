@@ -1,0 +1,55 @@
+/**
+ * The native addon (native/prose_posix.c), loaded on first use. Where it is missing or fails
+ * to load, `loadAddon` throws a PosixError ('ENOSYS') that says why and how to build it, and
+ * `havePosix()` is false, so callers can fall back to what Node offers.
+ */
+import * as path from 'node:path';
+import { PosixError } from './errors.js';
+
+/** The addon's calls: negative errno numbers on failure (see native/prose_posix.c). */
+export interface Addon {
+  getxattr(target: string | number, name: string, nofollow: boolean): Buffer | number;
+  listxattr(target: string | number, nofollow: boolean): Buffer | number;
+  setxattr(target: string | number, name: string, value: Buffer, flags: number, nofollow: boolean): number;
+  removexattr(target: string | number, name: string, nofollow: boolean): number;
+  getdents(fd: number, buf: Buffer): number;
+  readdir(fd: number): [string, BigUint64Array, Uint8Array, Uint16Array] | number;
+  pwritePieces(fd: number, buf: Buffer, offset: number, piece: number, cb: (errno: number, written: number) => void): void;
+}
+
+/**
+ * Where the build puts the addon, relative to this file (src/ under Jest, dist/ when built).
+ * PROSE_POSIX_ADDON overrides it (tests use a bogus path to check the fallback).
+ */
+export const ADDON_PATH = process.env.PROSE_POSIX_ADDON || path.join(__dirname, '..', 'build', 'Release', 'prose_posix.node');
+
+let cached: Addon | PosixError | undefined;
+
+/** The addon, or a PosixError (code ENOSYS) saying why it is unavailable. */
+export function loadAddon(): Addon {
+  if (cached === undefined) {
+    try {
+      if (process.platform !== 'linux') throw new Error(`platform ${process.platform} is not supported`);
+      cached = require(ADDON_PATH) as Addon;
+    } catch (err) {
+      const why = (err as Error).message.split('\n')[0];
+      cached = new PosixError(
+        38,
+        'load',
+        `posix: the native addon is not available (${why}); build it with \`npm run build:native -w @prose/posix\` (needs python3, make, a C compiler)`,
+      );
+    }
+  }
+  if (cached instanceof PosixError) throw cached;
+  return cached;
+}
+
+/** True when the addon is loaded (xattrs and getdents can be used). */
+export function havePosix(): boolean {
+  try {
+    loadAddon();
+    return true;
+  } catch {
+    return false;
+  }
+}
