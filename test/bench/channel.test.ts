@@ -25,6 +25,10 @@ test('suite channel runs every case and writes its rows and plot', async () => {
   // 9P cases: 2 payloads × serial + pipelined; raw floors: serial only
   expect(rows.filter((r) => r.case === 'tcp')).toHaveLength(4);
   expect(rows.filter((r) => r.case === 'raw-sab-wait')).toHaveLength(2);
+  // shm cases add the in-place writer; the copies column counts the client's transfers
+  const zc = rows.filter((r) => r.case === 'shm-thread-notify' && r.payload === 65536 && r.mode.startsWith('serial'));
+  expect(zc.map((r) => [r.mode, r.copies])).toEqual([['serial', 1], ['serial-inplace', 0]]);
+  expect(rows.find((r) => r.case === 'shm-thread-notify' && r.payload === 64 && r.mode === 'serial')!.copies).toBe(2);
   expect(channelTargets(rows).length).toBeGreaterThan(0);
   const svg = latencySvg(rows);
   expect(svg).toMatch(/^<svg/);

@@ -3,6 +3,11 @@
  * our client against our server (Unix socket and TCP) and against diod (TCP), next to a raw
  * length-prefixed Node exchange with no 9P (the floor for Node sockets). Every peer is a child
  * process; the driver and the peers share a CPU placement that is reported with each row.
+ *
+ * The floor is like for like: its request is a Twrite-sized frame (23-byte header + payload),
+ * its reply an 11-byte frame (an Rwrite's size), never an echo of the payload; both of its ends
+ * use our transport as the 9P ends do, its server lending big frames as the null 9P server
+ * does (see raw-echo.ts and null-server.ts). What prose-tcp costs above it is 9P.
  */
 import * as os from 'node:os';
 import * as path from 'node:path';

@@ -15,7 +15,9 @@ if (require.main === module) {
     const server = new Server(nullTree(), { logger: silentLogger });
     // Every address is bound before any is announced: the parent starts on the first line.
     const ls = [];
-    for (const a of process.argv.slice(2)) ls.push(await server.listen(a));
+    // The null file keeps nothing it is given, so big Twrites may be lent in place (see
+    // ListenOptions.lendFrames): their receive buffers are reused once each write is answered.
+    for (const a of process.argv.slice(2)) ls.push(await server.listen(a, { lendFrames: true }));
     for (const l of ls) process.stdout.write(`listening ${l.addr}\n`);
     process.on('SIGTERM', () => process.exit(0));
   })().catch((e) => {

@@ -4,11 +4,12 @@
  * 11-byte frame shaped like an Rwrite. Run as a script it is the server child.
  *
  * Both ends use the socket layer of our 9P client and server (@prose/transport's `dial` and
- * `listen`), so the socket work is the same and only 9P is missing: the server gets a read
- * event, answers every frame in it, and the answers go out in one write; the client queues
- * [header, payload] and its frames of one tick go out in one write (one buffer when small, a
- * writev of the parts when large), and reads into the same receive slab. What prose-tcp costs
- * above raw-tcp is then 9P itself: codec, session, tags and fids, the client's mux.
+ * `listen`, the server with `lendFrames` as the null 9P server has it), so the socket work is
+ * the same and only 9P is missing: the server gets a read event, answers every frame in it, and
+ * the answers go out in one write; the client queues [header, payload] and its frames of one
+ * tick go out in one write (one buffer when small, a writev of the parts when large), and reads
+ * into the same receive slab. What prose-tcp costs above raw-tcp is then 9P itself: codec,
+ * session, tags and fids, the client's mux.
  */
 import { dial, listen, type Conn, type Listener } from '@prose/transport';
 
@@ -18,15 +19,21 @@ const REPLY = 11;
 /** Serves the raw exchange on 127.0.0.1 (port 0 = any); resolves with the listener. */
 export function rawEchoServer(port = 0): Promise<Listener> {
   return listen(`tcp!127.0.0.1!${port}`, (c: Conn) => {
+    const answer = () => {
+      const r = Buffer.allocUnsafe(REPLY);
+      r.writeUInt32LE(REPLY, 0);
+      c.send(r);
+    };
     c.start({
-      frame: () => {
-        const r = Buffer.allocUnsafe(REPLY);
-        r.writeUInt32LE(REPLY, 0);
-        c.send(r);
+      frame: answer,
+      // Big frames are lent in place and given back once answered, as the null 9P server's are.
+      frameRef: (_f, release) => {
+        answer();
+        release();
       },
       close: () => {},
     });
-  });
+  }, { lendFrames: true });
 }
 
 /** A client of the raw exchange: `roundTrip()` sends one request and resolves on its reply. */

@@ -12,9 +12,11 @@ import {
 import type { CallOptions, Client } from './client.js';
 import { AbortError, WalkError } from './errors.js';
 import { FidReadStream, FidWriteStream, readAll, writeAll, type ReadAllOptions, type ReadStreamOptions, type WriteAllOptions, type WriteStreamOptions } from './io.js';
-import { Ret } from './mux.js';
+import { Ret, type DataRef } from './mux.js';
 
 const noop = (): void => {};
+/** Read once (a package's named import is a getter on each use, compiled to CommonJS). */
+const TWRITE = MsgType.Twrite;
 
 /** Splits a slash-separated path into walk names; empty names and "." are dropped. */
 export function splitPath(path: string): string[] {
@@ -260,9 +262,49 @@ export class Fid {
     if (this.dead) return gone(this);
     const max = this.ioSize;
     return this.client.call(
-      { type: MsgType.Twrite, tag: 0, fid: this.fid, offset, data: data.length <= max ? data : data.subarray(0, max) },
+      { type: TWRITE, tag: 0, fid: this.fid, offset, data: data.length <= max ? data : data.subarray(0, max) },
       Ret.Count, opts?.signal,
     );
+  }
+
+  /**
+   * Tread like `read`, without the copy where the transport can avoid it: on a shared-memory
+   * channel a reply of 2 KiB or more arrives in a payload slot, and `data` is a view of it.
+   * Call `release()` once done with `data` (after it, `data` must not be read); until then the
+   * server cannot reuse that slot (with all slots held it falls back to copying). Elsewhere
+   * `data` is what `read` gives and `release` does nothing. Calling it twice is harmless.
+   */
+  readRef(offset: number, count: number, opts?: CallOptions): Promise<DataRef> {
+    if (this.dead) return gone(this);
+    const max = this.ioSize;
+    return this.client.call(
+      { type: MsgType.Tread, tag: 0, fid: this.fid, offset, count: count < max ? count : max },
+      Ret.DataRef, opts?.signal,
+    );
+  }
+
+  /**
+   * Twrite of `n` bytes (capped at `ioSize`) that the caller writes in place: `fill(buf)` gets a
+   * Buffer of that many bytes, fills it and returns; then the Twrite goes out with it. On a
+   * shared-memory channel with a free payload slot `buf` lies in that slot and the server reads
+   * it there: the payload is never copied. Elsewhere `buf` is an ordinary Buffer, sent as
+   * `write` sends one. `buf` belongs to the transport once `fill` returns. A throw from `fill`
+   * rejects the call and nothing is sent. Resolves with the count written.
+   */
+  writeInPlace(offset: number, n: number, fill: (buf: Buffer) => void, opts?: CallOptions): Promise<number> {
+    if (this.dead) return gone(this);
+    if (opts?.signal?.aborted) return Promise.reject(new AbortError(opts.signal.reason));
+    const max = this.ioSize;
+    const count = n < max ? n : max;
+    const conn = this.client.conn;
+    const buf = (count > 0 ? conn.reserve?.(count) : undefined) ?? Buffer.allocUnsafe(count);
+    try {
+      fill(buf);
+    } catch (err) {
+      conn.unreserve?.(buf);
+      return Promise.reject(err);
+    }
+    return this.client.call({ type: MsgType.Twrite, tag: 0, fid: this.fid, offset, data: buf }, Ret.Count, opts?.signal);
   }
 
   /** Reads from `offset` (default 0) to end of file with `window` requests in flight. */

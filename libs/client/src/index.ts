@@ -21,4 +21,5 @@ export {
   type WriteAllOptions, type WriteStreamOptions,
 } from './io.js';
 export { AbortError, WalkError, replyError } from './errors.js';
+export type { DataRef } from './mux.js';
 export type { ReplyTo, Request } from './reply.js';

@@ -1,6 +1,7 @@
 import { MSG_NAMES, MsgType } from './constants.js';
 import { decode, encode, encodeVec, peekHeader } from './codec.js';
 import { NinepError } from './errors.js';
+import { nullDir } from './dir.js';
 import { VECTORS } from './test-vectors.js';
 
 describe('golden vectors', () => {
@@ -45,6 +46,27 @@ describe('payloads are never copied', () => {
     expect(parts).toHaveLength(2);
     expect(parts[1]).toBe(data);
     expect(parts[0]!.readUInt32LE(0)).toBe(11 + 65536);
+  });
+
+  test('a stat record longer than its 16-bit size field is refused, not wrapped', () => {
+    const stat = { ...nullDir(), name: 'a'.repeat(40000), uid: 'b'.repeat(40000) };
+    expect(() => encode({ type: MsgType.Rstat, tag: 1, stat }, '9P2000')).toThrow(/stat record of 80047 bytes|16-bit/);
+    expect(() => encodeVec({ type: MsgType.Rstat, tag: 1, stat }, '9P2000')).toThrow(/stat record of 80047 bytes|16-bit/);
+  });
+
+  test('encodeVec of Twrite and Rwrite (its fast path) gives the bytes encode gives', () => {
+    const offsets = [0, 1, 0xffffffff, 0x1_0000_0000, 2 ** 40 + 12345, Number.MAX_SAFE_INTEGER];
+    for (const [i, offset] of offsets.entries()) {
+      for (const n of [0, 1, 300]) {
+        const tw = { type: MsgType.Twrite, tag: 0xfffe - i, fid: 0xfffffff0 + i, offset, data: Buffer.alloc(n, i + 1) } as const;
+        const parts = encodeVec(tw, '9P2000.L');
+        expect(parts).toHaveLength(n > 0 ? 2 : 1);
+        if (n > 0) expect(parts[1]).toBe(tw.data);
+        expect(Buffer.concat(parts).equals(encode(tw, '9P2000.L'))).toBe(true);
+      }
+      const rw = { type: MsgType.Rwrite, tag: i, count: 0xffffffff - i } as const;
+      expect(Buffer.concat(encodeVec(rw, '9P2000')).equals(encode(rw, '9P2000'))).toBe(true);
+    }
   });
 });
 

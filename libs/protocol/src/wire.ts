@@ -119,22 +119,26 @@ export class Writer {
     this.buf[this.pos++] = v & 0xff;
   }
 
+  // Fixed-width fields are stored byte by byte: the same bytes as Buffer's writeUInt*LE, without
+  // its argument checks (every value is reduced modulo 2^16 or 2^32 here), which cost more than
+  // the stores in a message header.
+
   u16(v: number): void {
     this.ensure(2);
-    this.buf.writeUInt16LE(v & 0xffff, this.pos);
+    put16(this.buf, this.pos, v);
     this.pos += 2;
   }
 
   u32(v: number): void {
     this.ensure(4);
-    this.buf.writeUInt32LE(v >>> 0, this.pos);
+    put32(this.buf, this.pos, v);
     this.pos += 4;
   }
 
   u64(v: number): void {
     this.ensure(8);
-    this.buf.writeUInt32LE(v % TWO32 >>> 0, this.pos);
-    this.buf.writeUInt32LE(Math.floor(v / TWO32) >>> 0, this.pos + 4);
+    put32(this.buf, this.pos, v % TWO32);
+    put32(this.buf, this.pos + 4, Math.floor(v / TWO32));
     this.pos += 8;
   }
 
@@ -162,17 +166,32 @@ export class Writer {
   qid(q: Qid): void {
     this.ensure(QID_SIZE);
     this.buf[this.pos] = q.type;
-    this.buf.writeUInt32LE(q.version >>> 0, this.pos + 1);
+    put32(this.buf, this.pos + 1, q.version);
     this.buf.writeBigUInt64LE(BigInt.asUintN(64, q.path), this.pos + 5);
     this.pos += QID_SIZE;
   }
 
-  /** Writes a u16 at an earlier position (for a length known only afterwards). */
+  /** Writes a u16 at an earlier position (for a length known only afterwards); throws above 65535. */
   patch16(at: number, v: number): void {
-    this.buf.writeUInt16LE(v, at);
+    if (!(v >= 0 && v <= 0xffff)) throw new RangeError(`length ${v} does not fit a 16-bit field`);
+    put16(this.buf, at, v);
   }
 
   patch32(at: number, v: number): void {
-    this.buf.writeUInt32LE(v >>> 0, at);
+    put32(this.buf, at, v);
   }
+}
+
+/** Stores `v` modulo 2^16 little-endian at `at` (the caller has checked the room). */
+export function put16(b: Buffer, at: number, v: number): void {
+  b[at] = v & 0xff;
+  b[at + 1] = (v >>> 8) & 0xff;
+}
+
+/** Stores `v` modulo 2^32 little-endian at `at` (the caller has checked the room). */
+export function put32(b: Buffer, at: number, v: number): void {
+  b[at] = v & 0xff;
+  b[at + 1] = (v >>> 8) & 0xff;
+  b[at + 2] = (v >>> 16) & 0xff;
+  b[at + 3] = (v >>> 24) & 0xff;
 }

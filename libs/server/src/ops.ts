@@ -19,6 +19,7 @@ import type { Session } from './session.js';
 
 const ROOT_QID: Qid = { type: QTDIR, version: 0, path: 0n };
 const RCLUNK = MsgType.Rclunk;
+const RWRITE = MsgType.Rwrite;
 
 /** Tauth: new afid (number unused), `Srv.auth` or "authentication not required"; the afid is open for the auth protocol. */
 export async function opAuth(s: Session, r: Req<Tauth>): Promise<Rauth> {
@@ -174,7 +175,7 @@ export function opRead(s: Session, r: Req<Tread>): unknown {
 }
 
 function postWrite(s: Session, r: Req, n: unknown): RMessage {
-  return { type: MsgType.Rwrite, tag: r.tag, count: typeof n === 'number' ? n : (r.ifcall as Twrite).data.length };
+  return { type: RWRITE, tag: r.tag, count: typeof n === 'number' ? n : (r.ifcall as Twrite).data.length };
 }
 
 /** Twrite: fid open for writing; `Srv.write`; no count means all of the data. */

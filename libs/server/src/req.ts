@@ -49,6 +49,10 @@ export class Req<T extends TMessage = TMessage> {
   n = 0;
   /** @internal */
   flushTimer: NodeJS.Timeout | undefined = undefined;
+  /** @internal Gives back the shared memory the T-message's data is a view of (see Session.settle). */
+  release: (() => void) | undefined = undefined;
+  /** @internal The transport memory `readBuffer` gave out (see Session.unreserve). */
+  reserved: Buffer | undefined = undefined;
   private ac: AbortController | undefined = undefined;
 
   constructor(session: Session, ifcall: T, epoch: number) {
@@ -70,6 +74,31 @@ export class Req<T extends TMessage = TMessage> {
       if (this.flushed) this.ac.abort(interrupted());
     }
     return this.ac.signal;
+  }
+
+  /**
+   * For `Srv.read`: a Buffer of `n` bytes to read the data into and return (or a prefix of
+   * it, `subarray(0, k)`). Where the transport offers it (shared memory) it lies in memory the
+   * client reads in place, and the Rread then goes without copying the data; elsewhere it is
+   * an ordinary Buffer. It is the transport's again once the request is over (the reply sent,
+   * or the request flushed or its session gone, and the callback returned): do not keep it.
+   * One per request; a second call gets an ordinary Buffer.
+   */
+  readBuffer(n: number): Buffer {
+    if (this.reserved === undefined && n > 0 && !this.done) {
+      const b = this.session.conn.reserve?.(n);
+      if (b !== undefined) return (this.reserved = b);
+    }
+    return Buffer.allocUnsafe(n);
+  }
+
+  /**
+   * True when this Twrite's data is lent by the transport (a view of shared memory, or of a
+   * receive buffer that will be reused): it is valid only until the op settles (see
+   * `Srv.write`), so a handler that keeps it longer — queued in a socket, say — keeps a copy.
+   */
+  get dataLent(): boolean {
+    return this.release !== undefined;
   }
 
   /** True once the request was flushed or its session reset. */

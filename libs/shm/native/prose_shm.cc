@@ -6,6 +6,7 @@
 //   fdInfo(fd) -> [size, seals]       what a received segment fd really is
 //   mapShared(fd, size) -> SharedArrayBuffer over mmap(MAP_SHARED); munmap when collected
 //   eventfd() -> fd, signal(fd)       doorbells
+//   waitFd(fd, us) -> bool            block up to us µs for an eventfd doorbell, draining it
 //   unixListen(path, backlog) / unixAccept(fd) / unixConnect(path) -> fd (non-blocking)
 //   sendMsg(fd, buf, len, fds) / recvMsg(fd, buf) -> [n, ...fds]   SCM_RIGHTS hand-off
 //   closeFd(fd)
@@ -19,6 +20,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <stdint.h>
 #include <string.h>
 #include <sys/eventfd.h>
@@ -142,6 +144,25 @@ void Signal(const FunctionCallbackInfo<Value>& a) {
   while (n < 0 && errno == EINTR);
   // EAGAIN means the counter is already huge: the sleeper is certainly woken.
   if (n < 0 && errno != EAGAIN) return (void)Throw(a.GetIsolate(), errno, "eventfd write");
+}
+
+// Blocks the calling thread in the kernel (ppoll, ns resolution) until the eventfd is readable
+// or `us` µs have passed; drains it when it is. Returns true if it rang. EINTR counts as a
+// timeout: the caller falls back to its event-loop watch of the same fd.
+void WaitFd(const FunctionCallbackInfo<Value>& a) {
+  int64_t fd, us;
+  if (!IntArg(a, 0, &fd) || !IntArg(a, 1, &us)) return;
+  if (us < 0) us = 0;
+  pollfd p = {static_cast<int>(fd), POLLIN, 0};
+  timespec ts = {static_cast<time_t>(us / 1000000), static_cast<long>(us % 1000000) * 1000};
+  bool rang = ppoll(&p, 1, &ts, nullptr) == 1 && (p.revents & POLLIN);
+  if (rang) {
+    uint64_t v;
+    ssize_t n;
+    do n = read(static_cast<int>(fd), &v, sizeof v);
+    while (n < 0 && errno == EINTR);
+  }
+  a.GetReturnValue().Set(rang);
 }
 
 void CloseFd(const FunctionCallbackInfo<Value>& a) {
@@ -343,9 +364,11 @@ class Watcher : public node::ObjectWrap {
     Watcher* w = static_cast<Watcher*>(h->data);
     if (w->closed_) return;
     if (w->drain_ && status == 0) {
+      // One read takes the whole counter of a (non-semaphore) eventfd back to 0.
       uint64_t v;
-      while (read(w->fd_, &v, sizeof v) > 0) {
-      }
+      ssize_t n;
+      do n = read(w->fd_, &v, sizeof v);
+      while (n < 0 && errno == EINTR);
     }
     Isolate* isolate = w->isolate_;
     HandleScope scope(isolate);
@@ -397,6 +420,7 @@ NODE_MODULE_INIT(/* exports, module, context */) {
   Method(exports, context, "mapShared", MapShared);
   Method(exports, context, "eventfd", EventFd);
   Method(exports, context, "signal", Signal);
+  Method(exports, context, "waitFd", WaitFd);
   Method(exports, context, "closeFd", CloseFd);
   Method(exports, context, "unixListen", UnixListen);
   Method(exports, context, "unixAccept", UnixAccept);

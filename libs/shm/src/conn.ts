@@ -11,6 +11,14 @@
  * `poll` with the peers on one CPU would cost a scheduler slice per message: it runs as notify
  * (see `ShmConn.mode`). Modes are per side and may differ: a sender rings only when the peer
  * has said it sleeps.
+ *
+ * A sleeping side may also wait for a reply with a bounded blocking wait (option `blockUs`,
+ * off by default): after a send, once the caller's synchronous work is done, it arms its flags
+ * and blocks in the kernel on its doorbell for at most `blockUs`. A reply in time is taken
+ * right there, without the event loop's wake-up path; otherwise the doorbell's loop watch
+ * takes over as in plain notify. The thread gives its CPU away meanwhile (nothing spins), but
+ * its event loop is held for up to `blockUs`. Only bounds longer than the kernel's tick pay
+ * (see the README).
  */
 import type { Conn, ConnHandler } from '@prose/transport';
 import type { Endpoint, RxSink } from './channel.js';
@@ -41,6 +49,12 @@ export interface Signaller {
   prepare(): number;
   /** Waits for the own doorbell, then calls the wake callback once (thread); no-op when the doorbell is always watched (process). */
   wait(token: number): void;
+  /**
+   * Blocks this thread up to `us` µs for the own doorbell (taking the ring if it comes, so
+   * the loop watch does not fire for it). True if it rang; false on timeout, after which a
+   * `wait` still sees later rings. Call only with the sleeping flags armed after `prepare`.
+   */
+  block(token: number, us: number): boolean;
   /** Releases waits and resources. */
   close(): void;
 }
@@ -55,12 +69,34 @@ export interface ShmConnOptions {
   /** True when the peers can only run on one CPU: no spinning then. */
   sharedCpu: boolean;
   spinUs?: number;
+  /** Bounded blocking wait for replies, µs (0: off; at most MAX_BLOCK_US). Only a side that sleeps uses it. */
+  blockUs?: number;
   local: string;
   remote: string;
 }
 
+/** Largest `blockUs`: the event loop is held at most this long per wait. */
+export const MAX_BLOCK_US = 10000;
+
+/** Bounded waits in a row taken in microtasks before one waits for a loop turn (timers, I/O). */
+const BLOCK_CHAIN = 16;
+
+/** Most sends to go without a bounded wait after waits that timed out (doubling per miss). */
+const BLOCK_BACKOFF_MAX = 1024;
+
+/** Times a wake-up re-takes frames that arrived while it armed its flags, before leaving it to a kick. */
+const WAKE_ROUNDS = 4;
+
 /** Frames handed to the handler per turn before the event loop gets a say. */
 const BATCH = 64;
+
+/**
+ * How long a poll turn that found nothing keeps watching the rings before it yields to the
+ * event loop, µs. A check is an Atomics.load (nanoseconds); a loop turn is an epoll_wait and
+ * the phases around it (about a µs), which is what a reply would otherwise wait for. Timers
+ * and sockets of the thread wait at most this much longer.
+ */
+const POLL_SPIN_US = 20;
 
 /** One setImmediate loop per thread that polls every polling Conn. */
 class PollLoop {
@@ -80,8 +116,21 @@ class PollLoop {
   }
   private readonly run = (): void => {
     this.scheduled = false;
-    const now = performance.now();
-    for (const c of this.conns) c.pollTurn(now);
+    let now = performance.now();
+    let moved = false;
+    for (const c of this.conns) if (c.pollTurn(now)) moved = true;
+    if (!moved) {
+      const until = now + POLL_SPIN_US / 1000;
+      spin: for (let i = 1; this.conns.size > 0; i++) {
+        for (const c of this.conns) {
+          if (c.ready()) {
+            c.pollTurn(now);
+            break spin;
+          }
+        }
+        if ((i & 31) === 0 && (now = performance.now()) > until) break;
+      }
+    }
     this.schedule();
   };
 }
@@ -94,6 +143,12 @@ export class ShmConn implements Conn {
   readonly mode: ShmMode;
   /** Adaptive spin budget in effect, µs. */
   readonly spinUs: number;
+  /** Bounded blocking wait for a reply in effect, µs (0 unless this side sleeps). */
+  readonly blockUs: number;
+  /** True when this side sleeps between messages (notify, or adaptive without a spin budget). */
+  private readonly sleeps: boolean;
+  /** Bounded waits that the doorbell ended (`hits`) and that timed out (`misses`): for tests and the bench. */
+  readonly blockStats = { hits: 0, misses: 0 };
 
   private handler: ZeroCopyHandler | undefined;
   private isClosed = false;
@@ -102,6 +157,14 @@ export class ShmConn implements Conn {
   private sleeping = false;
   private lastActivity = 0;
   private kickScheduled = false;
+  private blockScheduled = false;
+  /** The last bounded wait timed out: none again until a frame has come through the loop. */
+  private blockMissed = false;
+  /** Sends still to go without a bounded wait, and the current backoff after misses. */
+  private blockSkip = 0;
+  private blockBackoff = 0;
+  /** Bounded waits since the event loop last had a turn. */
+  private blockChain = 0;
   private drainWaiters: Array<() => void> = [];
   private liveness: Liveness | undefined;
   private readonly sink: RxSink;
@@ -115,6 +178,8 @@ export class ShmConn implements Conn {
     this.remote = opts.remote;
     this.mode = opts.mode === 'poll' && opts.sharedCpu ? 'notify' : opts.mode;
     this.spinUs = this.mode === 'adaptive' && !opts.sharedCpu ? (opts.spinUs ?? DEFAULT_SPIN_US) : 0;
+    this.sleeps = this.mode === 'notify' || (this.mode === 'adaptive' && this.spinUs === 0);
+    this.blockUs = this.sleeps ? Math.max(0, Math.min(MAX_BLOCK_US, Math.floor(opts.blockUs ?? 0))) : 0;
     const self = this;
     this.sink = {
       get zeroCopy() {
@@ -145,6 +210,11 @@ export class ShmConn implements Conn {
     return this.ep.stats;
   }
 
+  /** Payload slots in use (see the README's zero-copy section): for tests and diagnostics. */
+  slotUse(): { held: number; lent: number; reserved: number } {
+    return this.ep.slotUse();
+  }
+
   start(handler: ConnHandler): void {
     if (this.handler) throw new Error('Conn.start called twice');
     this.handler = handler as ZeroCopyHandler;
@@ -155,11 +225,6 @@ export class ShmConn implements Conn {
     this.lastActivity = performance.now();
     if (this.sleeps) this.wake();
     else this.startPolling();
-  }
-
-  /** True when this side sleeps between messages (notify, or adaptive without a spin budget). */
-  private get sleeps(): boolean {
-    return this.mode === 'notify' || (this.mode === 'adaptive' && this.spinUs === 0);
   }
 
   send(frame: Buffer | readonly Buffer[]): boolean {
@@ -173,10 +238,19 @@ export class ShmConn implements Conn {
     }
     if (!this.sleeps) {
       // A request out means a reply soon: poll for it rather than pay a wake-up.
-      this.lastActivity = performance.now();
+      this.touch();
       if (!this.polling) this.startPolling();
-    } else if (!ok && !this.kickScheduled) {
-      this.sleep(); // (re-)arm with the producer flag: the peer rings when it frees space
+    } else {
+      if (!ok && !this.kickScheduled) this.sleep(); // (re-)arm with the producer flag: the peer rings when it frees space
+      if (this.blockUs > 0 && !this.blockScheduled && !this.blockMissed) {
+        if (this.blockSkip > 0) this.blockSkip--;
+        else {
+          // after the caller's synchronous work; through a loop turn now and then
+          this.blockScheduled = true;
+          if (++this.blockChain <= BLOCK_CHAIN) queueMicrotask(this.blockWait);
+          else setImmediate(this.blockWait);
+        }
+      }
     }
     return ok;
   }
@@ -275,23 +349,74 @@ export class ShmConn implements Conn {
     this.kickScheduled = true;
     setImmediate(() => {
       this.kickScheduled = false;
+      this.blockChain = 0;
       if (this.polling) return; // the poll loop runs anyway
       this.wake();
     });
   }
 
-  /** The doorbell rang (or a kick): do the work, then poll or sleep again. */
+  /**
+   * The doorbell rang (or a kick): do the work, then poll or sleep again. Frames that arrive
+   * while it arms its flags (on one CPU the peer often answers before we get there) are taken
+   * at once, up to WAKE_ROUNDS times, instead of in another loop turn.
+   */
   readonly wake = (): void => {
+    this.blockChain = 0;
+    for (let round = 1; !this.isClosed; round++) {
+      if (this.sleeping) {
+        this.sleeping = false;
+        this.ep.disarmSleep();
+      }
+      if (this.pump()) {
+        this.touch();
+        this.blockMissed = false;
+      }
+      if (this.isClosed || this.polling) return;
+      if (!this.sleeps) return this.startPolling();
+      if (this.blockScheduled) return; // blockWait arms (or blocks) later on this turn
+      if (this.sleep(round === WAKE_ROUNDS)) return;
+    }
+  };
+
+  /**
+   * The bounded blocking wait, after a send: if the reply is not there yet, arms the flags and
+   * blocks on the doorbell for at most `blockUs`. What came is taken now; the sleep is left to
+   * a kick, so a request sent by the reply's continuation waits here again without arming a
+   * loop-side wait (and without a ring it would have to take back). On a timeout this side
+   * stays armed and the doorbell's loop watch takes over, as in plain notify.
+   */
+  private readonly blockWait = (): void => {
+    this.blockScheduled = false;
     if (this.isClosed) return;
+    if (!this.handler || this.paused) return this.wake();
+    if (!this.ep.rxReady()) {
+      const token = this.sig.prepare();
+      if (this.ep.armSleep(true, this.ep.txQueued > 0)) {
+        this.sleeping = true;
+        if (!this.sig.block(token, this.blockUs)) {
+          this.blockStats.misses++;
+          this.blockMissed = true;
+          this.blockBackoff = Math.min(BLOCK_BACKOFF_MAX, this.blockBackoff * 2 || 1);
+          this.blockSkip = this.blockBackoff;
+          this.sig.wait(token);
+          return;
+        }
+        this.blockStats.hits++;
+        this.blockBackoff = 0;
+      }
+    }
     if (this.sleeping) {
       this.sleeping = false;
       this.ep.disarmSleep();
     }
-    if (this.pump()) this.lastActivity = performance.now();
-    if (this.isClosed || this.polling) return;
-    if (this.sleeps) this.sleep();
-    else this.startPolling();
+    if (this.pump()) this.touch();
+    this.kick();
   };
+
+  /** Notes activity: the adaptive spin budget runs from the last one (only adaptive reads it). */
+  private touch(): void {
+    if (this.mode === 'adaptive') this.lastActivity = performance.now();
+  }
 
   private startPolling(): void {
     if (this.isClosed || this.polling) return;
@@ -309,35 +434,47 @@ export class ShmConn implements Conn {
     pollLoop.delete(this);
   }
 
-  /** One turn of the poll loop. */
-  pollTurn(now: number): void {
+  /** One turn of the poll loop. Returns true if anything moved. */
+  pollTurn(now: number): boolean {
     if (this.pump()) {
-      this.lastActivity = performance.now();
-      return;
+      this.touch();
+      return true;
     }
-    if (this.isClosed) return;
+    if (this.isClosed) return false;
     if (this.mode === 'adaptive' && now - this.lastActivity > this.spinUs / 1000) {
       this.stopPolling();
       this.sleep();
     }
+    return false;
   }
 
-  /** Sets the sleeping flags, re-checks, and waits for the doorbell. */
-  private sleep(): void {
-    if (this.isClosed) return;
+  /** True when a poll turn would find something: frames to take, or the peer gone. */
+  ready(): boolean {
+    return !this.isClosed && ((this.handler !== undefined && !this.paused && this.ep.rxReady()) || this.ep.peerClosed());
+  }
+
+  /**
+   * Sets the sleeping flags, re-checks, and waits for the doorbell. Returns false if there was
+   * something to do after all (flags cleared again): the caller takes it, or with `kickIfBusy`
+   * a kick does on the next turn.
+   */
+  private sleep(kickIfBusy = true): boolean {
+    if (this.isClosed) return true;
     const wantRx = this.handler !== undefined && !this.paused;
     const wantTx = this.ep.txQueued > 0;
     if (!wantRx && !wantTx) {
       this.sleeping = false; // nothing to wait for: resume()/send() restart the loop
-      return;
+      return true;
     }
     const token = this.sig.prepare();
     if (!this.ep.armSleep(wantRx, wantTx)) {
+      if (!kickIfBusy) return false;
       this.kick();
-      return;
+      return true;
     }
     this.sleeping = true;
     this.sig.wait(token);
+    return true;
   }
 
   private wakeDrain(): void {

@@ -10,7 +10,7 @@
  */
 import './network.js';
 
-export { ShmConn, SHM_MODES, DEFAULT_SPIN_US, type ShmMode, type ZeroCopyHandler } from './conn.js';
+export { ShmConn, SHM_MODES, DEFAULT_SPIN_US, MAX_BLOCK_US, type ShmMode, type ZeroCopyHandler } from './conn.js';
 export { ShmError, type ShmErrorCode } from './errors.js';
 export { listenShm, dialShm, parseShmAddr } from './proc.js';
 export {

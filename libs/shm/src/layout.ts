@@ -22,7 +22,7 @@
  */
 
 export const MAGIC = 0x50395348; // 'P9SH'
-export const VERSION = 1;
+export const VERSION = 2;
 export const CONTROL_BYTES = 4096;
 const LINE = 16; // Int32 words per 64-byte cache line
 
@@ -50,10 +50,14 @@ export const MAX_RING = 1 << 28;
 /** Bytes kept free in front of a reserved payload for the 9P header (Twrite needs 23). */
 export const HEADROOM = 64;
 
-/** Record kinds in a ring. Every record is an 8-byte header `len u32, info u32` + content, 8-aligned. */
+/**
+ * Record kinds in a ring. Every record is an 8-byte header `len u32, info u32` + content,
+ * 8-aligned. Header and descriptor words are in host byte order, like the control words: both
+ * ends run on one host.
+ */
 export const REC_FRAME = 1; // content = skip bytes, then one whole frame; info = kind | skip << 8
 export const REC_PAD = 2; // fills the ring to its end; the next record starts at position 0
-export const REC_FRAG_FIRST = 3; // first piece of a frame too big for a record; starts with size[4]
+export const REC_FRAG_FIRST = 3; // first piece of a frame too big for a record: skip bytes (info >> 8, < 8), then the frame's start, size[4] first
 export const REC_FRAG_MORE = 4; // next piece; the frame is complete when its size is reached
 export const REC_SLOT = 5; // content = slot u32, off u32, len u32: a whole frame in a payload slot
 export const REC_HDR = 8;

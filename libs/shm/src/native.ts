@@ -19,6 +19,8 @@ export interface Addon {
   mapShared(fd: number, size: number): SharedArrayBuffer;
   eventfd(): number;
   signal(fd: number): void;
+  /** Blocks this thread up to `us` µs until the eventfd is readable, and drains it; true if it rang. */
+  waitFd(fd: number, us: number): boolean;
   closeFd(fd: number): void;
   unixListen(path: string, backlog: number): number;
   unixAccept(fd: number): number;

@@ -123,6 +123,95 @@ d('processes', () => {
     expect((err as ShmError).code).toBe('EPROTO');
   });
 
+  describe('bounded blocking wait (blockUs) of a notify dialer', () => {
+    test('replies within the bound are taken in the wait, not through the event loop', async () => {
+      const addr = `shm!${tmpSock('block')}`;
+      const child = spawnPeer(['serve', addr]);
+      await child.line(/listening/);
+      const c = await dialShm(addr, { mode: 'notify', blockUs: 5000 });
+      expect(c.blockUs).toBe(5000);
+      expect(await pingPong(c, 500)).toBe(500);
+      expect(c.blockStats.hits).toBeGreaterThan(0);
+      expect(c.blockStats.misses).toBeLessThan(50);
+      c.close();
+      // not for a side that polls, nor beyond the cap
+      const p = await dialShm(addr, { mode: 'poll', blockUs: 5000, sharedCpu: false });
+      expect(p.blockUs).toBe(0);
+      p.close();
+      const big = await dialShm(addr, { mode: 'notify', blockUs: 1e9 });
+      expect(big.blockUs).toBe(10000);
+      big.close();
+    });
+
+    test('a reply after the bound comes through the event loop, which was held at most the bound', async () => {
+      const addr = `shm!${tmpSock('slow')}`;
+      const child = spawnPeer(['serve-slow', addr, '60']);
+      await child.line(/listening/);
+      const c = await dialShm(addr, { mode: 'notify', blockUs: 2000 });
+      let maxGap = 0;
+      let last = performance.now();
+      let probing = true;
+      const probe = () => {
+        const now = performance.now();
+        maxGap = Math.max(maxGap, now - last);
+        last = now;
+        if (probing) setImmediate(probe);
+      };
+      setImmediate(probe);
+      const t0 = performance.now();
+      expect(await pingPong(c, 3)).toBe(3);
+      probing = false;
+      expect(performance.now() - t0).toBeGreaterThanOrEqual(3 * 55);
+      expect(c.blockStats.misses).toBeGreaterThanOrEqual(1);
+      expect(c.blockStats.hits).toBe(0);
+      expect(maxGap).toBeLessThan(30); // the 60 ms wait for each reply was spent in the loop
+      c.close();
+    });
+
+    test('the server dying while we block is noticed within 1 s', async () => {
+      const addr = `shm!${tmpSock('blockkill')}`;
+      const child = spawnPeer(['serve-slow', addr, '100000']);
+      await child.line(/listening/);
+      const c = await dialShm(addr, { mode: 'notify', blockUs: 10000 });
+      const closed = new Promise<Error | undefined>((resolve) => c.start({ frame: () => {}, close: resolve }));
+      c.send(makeFrame(64, 0)); // the bounded wait starts once this turn's work is done
+      const t0 = Date.now();
+      child.proc.kill('SIGKILL');
+      const err = await closed;
+      expect(Date.now() - t0).toBeLessThan(1000);
+      expect((err as ShmError).reason).toBe('peer-gone');
+    });
+
+    test('a hostile server: the blocked dialer closes with a corrupt error', async () => {
+      const addr = `shm!${tmpSock('blockhostile')}`;
+      const child = spawnPeer(['serve-hostile', addr]);
+      await child.line(/listening/);
+      const c = await dialShm(addr, { mode: 'notify', blockUs: 10000 });
+      const closed = new Promise<Error | undefined>((resolve) => c.start({ frame: () => {}, close: resolve }));
+      c.send(makeFrame(64, 0));
+      await child.line(/corrupted/);
+      let timer: NodeJS.Timeout | undefined;
+      const err = await Promise.race([closed, new Promise<Error>((r) => (timer = setTimeout(() => r(new Error('not closed')), 3000)))]);
+      clearTimeout(timer);
+      expect(err).toBeInstanceOf(ShmError);
+      expect((err as ShmError).reason).toBe('corrupt');
+      expect(c.blockStats.hits + c.blockStats.misses).toBeGreaterThan(0);
+    });
+
+    test('idle CPU stays ~0 with the channel open', async () => {
+      const addr = `shm!${tmpSock('blockidle')}`;
+      const child = spawnPeer(['serve', addr]);
+      await child.line(/listening/);
+      const c = await dialShm(addr, { mode: 'notify', blockUs: 5000 });
+      expect(await pingPong(c, 200)).toBe(200);
+      const u0 = process.cpuUsage();
+      await sleep(500);
+      const u = process.cpuUsage(u0);
+      expect((u.user + u.system) / 1000).toBeLessThan(25); // < 5% of a core
+      c.close();
+    });
+  });
+
   test('handshake failures are ShmErrors with a reason', async () => {
     await expect(dialShm(`shm!${tmpSock('none')}`)).rejects.toMatchObject({ reason: 'handshake' });
     await expect(dialShm('shm!relative/path')).rejects.toMatchObject({ reason: 'invalid' });

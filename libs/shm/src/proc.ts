@@ -57,6 +57,10 @@ class ProcSignaller implements Signaller {
     // the eventfd is always watched
   }
 
+  block(_token: number, us: number): boolean {
+    return !this.closed && this.addon.waitFd(this.ownFd, us);
+  }
+
   close(): void {
     if (this.closed) return;
     this.closed = true;
@@ -271,7 +275,7 @@ function acceptProc(addon: Addon, fd: number, addr: string, hello: Record<string
     const reply = frameMsg({ v: 1, ringSize: layout.ringSize, slotCount: layout.slotCount, slotSize: layout.slotSize, mode, cpus, pid: process.pid });
     if (addon.sendMsg(fd, reply, reply.length, [memfd, bell0, bell1]) !== reply.length) throw new Error('short control write');
     addon.closeFd(memfd); // the mappings keep the segment; the kernel frees it with the last one
-    const conn = makeProcConn(addon, sab, layout, 0, bell0, bell1, mode, opts.spinUs, opts.sharedCpu ?? shareOneCpu(cpus, cpuList(hello.cpus)), addr);
+    const conn = makeProcConn(addon, sab, layout, 0, bell0, bell1, mode, opts.spinUs, undefined, opts.sharedCpu ?? shareOneCpu(cpus, cpuList(hello.cpus)), addr);
     return conn;
   } catch (err) {
     closeAll(addon, made);
@@ -279,12 +283,12 @@ function acceptProc(addon: Addon, fd: number, addr: string, hello: Record<string
   }
 }
 
-function makeProcConn(addon: Addon, sab: SharedArrayBuffer, layout: Layout, side: number, bell0: number, bell1: number, mode: ShmMode, spinUs: number | undefined, sharedCpu: boolean, addr: string): ShmConn {
+function makeProcConn(addon: Addon, sab: SharedArrayBuffer, layout: Layout, side: number, bell0: number, bell1: number, mode: ShmMode, spinUs: number | undefined, blockUs: number | undefined, sharedCpu: boolean, addr: string): ShmConn {
   const own = side === 0 ? bell0 : bell1;
   const peer = side === 0 ? bell1 : bell0;
   const sig = new ProcSignaller(addon, own, peer);
   const ep = new Endpoint(sab, layout, side, () => sig.ringPeer());
-  const conn = new ShmConn(ep, sig, { mode, spinUs, sharedCpu, local: addr, remote: addr });
+  const conn = new ShmConn(ep, sig, { mode, spinUs, blockUs, sharedCpu, local: addr, remote: addr });
   sig.onWake = conn.wake;
   return conn;
 }
@@ -369,7 +373,7 @@ function openProc(addon: Addon, r: Record<string, unknown>, fds: number[], mode:
   fds.splice(0, 1);
   if (!checkSegment(sab, layout)) throw new Error('segment does not carry its layout');
   const sharedCpu = opts.sharedCpu ?? shareOneCpu(cpus, cpuList(r.cpus));
-  const conn = makeProcConn(addon, sab, layout, 1, bell0, bell1, mode, opts.spinUs, sharedCpu, addr);
+  const conn = makeProcConn(addon, sab, layout, 1, bell0, bell1, mode, opts.spinUs, opts.blockUs, sharedCpu, addr);
   fds.length = 0; // the Conn owns the bells now
   return conn;
 }

@@ -4,7 +4,7 @@
  */
 import { FrameError } from '@prose/protocol';
 import { shmPair, ShmError, SHM_MODES, type ShmConn, type ZeroCopyHandler } from './index.js';
-import { wHead, wSlots, wTail, ringOffset, makeLayout, REC_SLOT, REC_FRAME } from './layout.js';
+import { wHead, wSlots, wTail, ringOffset, makeLayout, REC_SLOT, REC_FRAME, REC_FRAG_FIRST } from './layout.js';
 import { echoAll, makeFrame, sleep } from './test-util.js';
 
 const MiB = 1 << 20;
@@ -203,11 +203,12 @@ describe('hostile peer (fuzzed ring words, record headers and descriptors)', () 
         }
         break;
       }
-      case 5: { // a frame whose size field lies, or a skip past its record
+      case 5: { // a frame or first fragment whose size field lies, or a skip past its record
         if (at + 32 <= layout.ringSize) {
           ring.writeUInt32LE(16, at);
-          ring.writeUInt32LE(REC_FRAME | ((rnd() % 32) << 8), at + 4);
+          ring.writeUInt32LE((rnd() % 2 ? REC_FRAME : REC_FRAG_FIRST) | ((rnd() % 32) << 8), at + 4);
           ring.writeUInt32LE(rnd() % 40, at + 8);
+          ring.writeUInt32LE(rnd() % 2 ? rnd() % 40 : rnd(), at + 12 + (rnd() % 3) * 4 - 4);
           Atomics.store(w, wHead(1), (head + 24) | 0);
         }
         break;
@@ -239,4 +240,39 @@ describe('hostile peer (fuzzed ring words, record headers and descriptors)', () 
     }
     expect(errors).toBeGreaterThan(500);
   }, 60000);
+});
+
+test('a header + payload frame keeps its payload word-aligned in the ring, the slot and the copy out', async () => {
+  // V8 copies shared memory a word at a time only between equally aligned addresses: the
+  // payload after a 23- or 11-byte header is placed (and copied out) at its source's phase.
+  const [a, b] = shmPair({ mode: 'notify', ringSize: 65536, slotCount: 16, slotSize: 65536 });
+  const got: Buffer[] = [];
+  b.start({ frame: (f) => got.push(f), close: () => {} });
+  const sent: Buffer[] = [];
+  for (const hdrLen of [11, 23]) {
+    for (const n of [100, 3000, 40000]) {
+      for (const phase of [0, 3]) {
+        const whole = makeFrame(hdrLen + n + phase, n + phase + hdrLen);
+        const frame = whole.subarray(phase);
+        frame.writeUInt32LE(hdrLen + n, 0);
+        const payload = Buffer.allocUnsafe(n + 8).subarray(phase, phase + n);
+        frame.copy(payload, 0, hdrLen);
+        a.send([frame.subarray(0, hdrLen), payload]);
+        sent.push(Buffer.from(frame));
+      }
+    }
+  }
+  for (let t = 0; t < 100 && got.length < sent.length; t++) await sleep(2);
+  expect(got).toHaveLength(sent.length);
+  got.forEach((f, i) => {
+    expect(f.equals(sent[i]!)).toBe(true);
+    if (f.length >= 256) {
+      const hdrLen = f.length - (f.length > 20000 ? 40000 : 3000);
+      const phase = i % 2 === 0 ? 0 : 3;
+      expect([i, (f.byteOffset + hdrLen) & 7]).toEqual([i, phase]);
+    }
+  });
+  expect(a.stats.txRing).toBeGreaterThan(0);
+  expect(a.stats.txSlotCopy).toBeGreaterThan(0);
+  a.close();
 });

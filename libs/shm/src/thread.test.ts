@@ -14,11 +14,11 @@ afterEach(async () => {
 });
 
 /** A listener in this thread and a worker that dials it `channels` times and echoes. */
-async function withWorker(mode: string, channels: number, opts: ShmListenOptions = {}) {
+async function withWorker(mode: string, channels: number, opts: ShmListenOptions = {}, blockUs?: number) {
   const conns: ShmConn[] = [];
   const l = listenShmThreads((c) => conns.push(c), opts);
   const port = l.connectPort();
-  const w = new Worker(path.join(FIXTURES, 'worker.js'), { workerData: { port, mode, channels }, transferList: [port] });
+  const w = new Worker(path.join(FIXTURES, 'worker.js'), { workerData: { port, mode, channels, blockUs }, transferList: [port] });
   workers.add(w);
   const ready = await new Promise<{ ready?: number; error?: string; mode?: string }>((resolve) => w.once('message', resolve));
   if (ready.error) throw new Error(ready.error);
@@ -76,5 +76,30 @@ test('orderly close from the worker: close() without an error', async () => {
   const closed = new Promise<Error | undefined>((resolve) => c.start({ frame: () => {}, close: resolve }));
   w.postMessage('close');
   expect(await closed).toBeUndefined();
+  await l.close();
+});
+
+test('a worker dialing notify with a bounded blocking wait (Atomics.wait on its doorbell) takes the frames in it', async () => {
+  const { l, w, conns } = await withWorker('notify', 1, {}, 5000);
+  expect(await pingPong(conns[0]!, 1000)).toBe(1000);
+  w.postMessage('stats');
+  const m = await new Promise<{ stats?: { hits: number; misses: number } }>((resolve) => w.on('message', (x) => x.stats && resolve(x)));
+  expect(m.stats!.hits).toBeGreaterThan(0);
+  await l.close();
+});
+
+test('worker.terminate() while it blocks: our Conn closes with peer-gone within 1 s', async () => {
+  const { l, w, conns } = await withWorker('notify', 1, {}, 10000);
+  const c = conns[0]!;
+  let echoed!: () => void;
+  const echo = new Promise<void>((r) => (echoed = r));
+  const closed = new Promise<Error | undefined>((resolve) => c.start({ frame: () => echoed(), close: resolve }));
+  c.send(makeFrame(64, 0));
+  await echo; // the worker sent its echo and now waits (up to 10 ms) in Atomics.wait for the next frame
+  const t0 = Date.now();
+  await w.terminate();
+  const err = await closed;
+  expect(Date.now() - t0).toBeLessThan(1000);
+  expect((err as ShmError).reason).toBe('peer-gone');
   await l.close();
 });

@@ -31,7 +31,7 @@ export class ThreadSignaller implements Signaller {
   ringPeer(): void {
     const i = wBell(1 - this.side);
     Atomics.add(this.w, i, 1);
-    Atomics.notify(this.w, i, 1);
+    Atomics.notify(this.w, i); // all: a blocking wait and a pending waitAsync may both be on it
   }
 
   prepare(): number {
@@ -52,6 +52,10 @@ export class ThreadSignaller implements Signaller {
     });
   }
 
+  block(token: number, us: number): boolean {
+    return !this.closed && Atomics.wait(this.w, wBell(this.side), token, us / 1000) !== 'timed-out';
+  }
+
   close(): void {
     if (this.closed) return;
     this.closed = true;
@@ -66,6 +70,13 @@ export interface ShmConnectOptions extends LayoutOptions {
   mode?: ShmMode;
   /** Adaptive spin budget, µs (default 30). */
   spinUs?: number;
+  /**
+   * A dialer that sleeps (notify, or adaptive on a shared CPU): after a send, block in the
+   * kernel up to this many µs for the reply before leaving it to the event loop, which is held
+   * meanwhile. Default 0 (never); at most 10000; worth it only above the kernel's tick (e.g.
+   * 5000 with HZ=250). Not for a peer in the same thread. See the README's "Signalling modes".
+   */
+  blockUs?: number;
   /** Override the CPU-sharing detection (true: never spin). */
   sharedCpu?: boolean;
   /** Give up the handshake after this many ms (default 5000). */
@@ -82,7 +93,7 @@ export function shmPair(opts: ShmConnectOptions = {}): [ShmConn, ShmConn] {
     const sig = new ThreadSignaller(sab, side);
     const ep = new Endpoint(sab, layout, side, () => sig.ringPeer());
     const name = `shm!pair!${side}`;
-    const c = new ShmConn(ep, sig, { mode, spinUs: opts.spinUs, sharedCpu: opts.sharedCpu ?? false, local: name, remote: `shm!pair!${1 - side}` });
+    const c = new ShmConn(ep, sig, { mode, spinUs: opts.spinUs, blockUs: opts.blockUs, sharedCpu: opts.sharedCpu ?? false, local: name, remote: `shm!pair!${1 - side}` });
     sig.onWake = c.wake;
     return c;
   };
@@ -178,7 +189,7 @@ function acceptThread(m: DialMsg, opts: ShmListenOptions): ShmConn {
   const sab = new SharedArrayBuffer(layout.size);
   initSegment(sab, layout);
   const cpus = threadCpus();
-  const conn = makeThreadConn(sab, layout, 0, mode, opts.spinUs, opts.sharedCpu ?? shareOneCpu(cpus, m.cpus ?? []), m.port);
+  const conn = makeThreadConn(sab, layout, 0, mode, opts.spinUs, undefined, opts.sharedCpu ?? shareOneCpu(cpus, m.cpus ?? []), m.port);
   const ok: OkMsg = { t: 'ok', sab, ...layoutWords(layout), mode, cpus };
   m.port.postMessage(ok);
   return conn;
@@ -186,10 +197,10 @@ function acceptThread(m: DialMsg, opts: ShmListenOptions): ShmConn {
 
 const layoutWords = (l: Layout) => ({ ringSize: l.ringSize, slotCount: l.slotCount, slotSize: l.slotSize });
 
-function makeThreadConn(sab: SharedArrayBuffer, layout: Layout, side: number, mode: ShmMode, spinUs: number | undefined, sharedCpu: boolean, port: MessagePort): ShmConn {
+function makeThreadConn(sab: SharedArrayBuffer, layout: Layout, side: number, mode: ShmMode, spinUs: number | undefined, blockUs: number | undefined, sharedCpu: boolean, port: MessagePort): ShmConn {
   const sig = new ThreadSignaller(sab, side);
   const ep = new Endpoint(sab, layout, side, () => sig.ringPeer());
-  const conn = new ShmConn(ep, sig, { mode, spinUs, sharedCpu, local: 'shm!thread', remote: 'shm!thread' });
+  const conn = new ShmConn(ep, sig, { mode, spinUs, blockUs, sharedCpu, local: 'shm!thread', remote: 'shm!thread' });
   sig.onWake = conn.wake;
   port.on('close', () => conn.peerGone('peer thread went away'));
   port.on('message', () => {}); // keeps the port (and so the channel) referenced
@@ -228,7 +239,7 @@ export function dialShmThread(ctl: MessagePort, opts: ShmConnectOptions = {}): P
         return fail('segment does not match its layout');
       }
       const sharedCpu = opts.sharedCpu ?? shareOneCpu(cpus, r.cpus ?? []);
-      resolve(makeThreadConn(r.sab, layout, 1, mode, opts.spinUs, sharedCpu, port1));
+      resolve(makeThreadConn(r.sab, layout, 1, mode, opts.spinUs, opts.blockUs, sharedCpu, port1));
     });
     const dial: DialMsg = { t: 'dial', mode, cpus, port: port2, layout: { ringSize: opts.ringSize, slotCount: opts.slotCount, slotSize: opts.slotSize } };
     ctl.postMessage(dial, [port2]);

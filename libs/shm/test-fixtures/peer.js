@@ -1,6 +1,8 @@
 #!/usr/bin/env node
 // A small peer for the process tests: requires the built package (npx tsc -b first).
 //   peer.js serve <addr> [mode]     echo every frame back on every channel; prints "listening <addr>"
+//   peer.js serve-slow <addr> <ms>  the same, each echo <ms> late
+//   peer.js serve-hostile <addr>    on the first frame of a channel, corrupt the head word of its reply ring
 //   peer.js dial <addr> <mode>      dial, print "connected <mode>", echo frames back
 //   peer.js hostile <addr> <what>   dial, then corrupt the segment (what: head|tail|record|slot|size|fuzz)
 //   peer.js hang <addr>             listen, accept, never answer the hello (handshake timeout)
@@ -35,6 +37,25 @@ process.stdin.on('end', () => process.exit(0));
 async function main() {
   if (cmd === 'serve') {
     await shm.listenShm(addr, echo, arg ? { mode: arg } : {});
+    process.stdout.write(`listening ${addr}\n`);
+  } else if (cmd === 'serve-slow') {
+    await shm.listenShm(addr, (c) => {
+      live.add(c);
+      c.start({ frame: (f) => { const copy = Buffer.from(f); setTimeout(() => c.send(copy), Number(arg)); }, close: () => live.delete(c) });
+    });
+    process.stdout.write(`listening ${addr}\n`);
+  } else if (cmd === 'serve-hostile') {
+    await shm.listenShm(addr, (c) => {
+      c.start({
+        frame: () => {
+          const ep = c['ep'];
+          Atomics.store(new Int32Array(ep.sab, 0, 1024), 5 * 16, 123457); // ring 0's head: not aligned, beyond the ring
+          ep.ringPeer();
+          process.stdout.write('corrupted\n');
+        },
+        close: () => {},
+      });
+    });
     process.stdout.write(`listening ${addr}\n`);
   } else if (cmd === 'dial') {
     const c = await shm.dialShm(addr, { mode: arg || 'notify' });

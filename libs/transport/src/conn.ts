@@ -13,6 +13,14 @@ export interface ConnHandler {
   frame(frame: Buffer): void;
   /** Called once when the channel is gone: `err` says why, undefined for an orderly close. */
   close(err?: Error): void;
+  /**
+   * Optional, for transports with zero-copy receive (shared memory): when present, a frame
+   * that sits in memory the peer shares may be delivered here in place, instead of a copy
+   * through `frame`. The view is valid until `release()` is called, which the handler must do
+   * once nothing reads it any more (until then the peer cannot reuse that memory; after it the
+   * view must not be read). Transports without zero copy never call it.
+   */
+  frameRef?(frame: Buffer, release: () => void): void;
 }
 
 export interface Conn {
@@ -49,6 +57,16 @@ export interface Conn {
 
   /** Closes the channel; the handler's `close` is called with `err`. Idempotent. */
   close(err?: Error): void;
+
+  /**
+   * Optional zero-copy send (shared memory): a writable Buffer of `n` bytes inside memory the
+   * peer can read in place, or undefined when none is free. Sending a frame whose last part is
+   * that Buffer (with at most 64 bytes of parts before it) moves no payload byte. A reservation
+   * must be sent or given back with `unreserve` soon: its memory is not reused until then.
+   */
+  reserve?(n: number): Buffer | undefined;
+  /** Gives back a Buffer from `reserve` that will not be sent (any other Buffer is ignored). */
+  unreserve?(view: Buffer): void;
 }
 
 /** A bound server endpoint. */

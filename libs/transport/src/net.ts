@@ -13,6 +13,15 @@ export interface DialOptions {
   timeoutMs?: number;
   signal?: AbortSignal;
   maxFrame?: number;
+  /**
+   * Lend frames to the handler in place: frames of 512 bytes or more go to its `frameRef` (when
+   * it has one) in receive buffers that are reused once released, so the memory the kernel
+   * writes into stays in cache; smaller ones are copied to its `frame`. Set it only for a
+   * handler that really lets go of a frame when it releases it — for a 9P server, one whose
+   * `write` callbacks keep no view of `data` past their return (or their promise settling).
+   * Default false: every frame is the handler's to keep.
+   */
+  lendFrames?: boolean;
 }
 
 function socketNames(s: net.Socket, unixPath?: string): { remote: string; local: string } {
@@ -78,7 +87,7 @@ export function dial(addr: string, opts: DialOptions = {}): Promise<Conn> {
     socket.once('connect', () => {
       cleanup();
       if (a.net === 'tcp') socket.setNoDelay(true);
-      resolve(new SocketConn(socket, socketNames(socket, a.net === 'unix' ? a.path : undefined), opts.maxFrame, slab));
+      resolve(new SocketConn(socket, socketNames(socket, a.net === 'unix' ? a.path : undefined), opts.maxFrame, slab, opts.lendFrames));
     });
   });
 }
@@ -87,6 +96,8 @@ export interface ListenOptions {
   maxFrame?: number;
   /** TCP listen backlog. */
   backlog?: number;
+  /** As DialOptions.lendFrames, for every accepted connection. Default false. */
+  lendFrames?: boolean;
 }
 
 /**
@@ -106,7 +117,7 @@ export async function listen(addr: string, onConn: (c: Conn) => void, opts: List
     const socket = adopted ?? accepted;
     if (a.net === 'tcp') socket.setNoDelay(true);
     const names = socketNames(socket, a.net === 'unix' ? a.path : undefined);
-    onConn(new SocketConn(socket, names, opts.maxFrame, adopted ? slab : undefined));
+    onConn(new SocketConn(socket, names, opts.maxFrame, adopted ? slab : undefined, opts.lendFrames));
   });
   server.on('error', () => {});
   const bind = () =>

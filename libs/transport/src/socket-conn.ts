@@ -8,94 +8,20 @@
  * vectored write of the parts as given, so big payloads are never copied.
  *
  * Receive: a socket made by `dial` reads into a SlabReader (Node's `onread`), so a frame is a
- * view of the bytes the kernel wrote and big frames arrive in few reads. A socket accepted by
- * `listen` is re-wrapped with the same `onread` by `adoptWithOnread`; where that cannot be done
- * it delivers Node's 'data' chunks to a Framer. Either way frames are views, not copies, unless
- * one is split across two receive buffers.
+ * view of the bytes the kernel wrote, kept or lent (`lendFrames`; see slab-reader.ts). A socket
+ * accepted by `listen` is re-wrapped with the same `onread` by `adoptWithOnread`; where that
+ * cannot be done it delivers Node's 'data' chunks to a Framer (frames are then views of those
+ * chunks, and never lent).
  */
 import { Socket } from 'node:net';
-import { Framer, checkFrameSize } from '@prose/protocol';
+import { Framer } from '@prose/protocol';
 import { DEFAULT_MAX_FRAME, type Conn, type ConnHandler } from './conn.js';
+import { SlabReader } from './slab-reader.js';
+
+export { SlabReader };
 
 /** A write batch up to this size is copied into one buffer; above it, parts go as one writev. */
 const COALESCE_MAX = 8 * 1024;
-/** Least room left for one read in a receive slab. */
-const MIN_READ = 16 * 1024;
-/** Size of a new receive slab (larger when big frames need it). */
-const SLAB_SIZE = 64 * 1024;
-
-/**
- * Receive buffer of a dialed socket: reads land back to back in a slab and frames are handed
- * on as views of it. A slab is never written twice (a frame a handler keeps stays valid); when
- * too little of it is left for the next read or for the rest of a frame, a new slab is taken and
- * only the unfinished frame's bytes are copied over. Pass `onread` in the socket's options.
- */
-export class SlabReader {
-  /** Largest accepted frame (see Conn.setMaxFrame). */
-  maxFrame: number;
-  /** For net.connect({ onread }): where the next read goes, and the callback with its length. */
-  readonly onread: { buffer: () => Buffer; callback: (n: number) => boolean };
-  /** Set by the SocketConn that owns the socket: bytes arrived (see `take`). */
-  onBytes: (n: number) => void = () => {};
-  private buf: Buffer = Buffer.alloc(0);
-  /** Start of the first frame not yet handed on. */
-  private rpos = 0;
-  /** End of the bytes read. */
-  private wpos = 0;
-
-  constructor(maxFrame = DEFAULT_MAX_FRAME) {
-    this.maxFrame = maxFrame;
-    this.onread = {
-      buffer: () => this.room(),
-      callback: (n) => {
-        this.onBytes(n);
-        return true;
-      },
-    };
-  }
-
-  /** Bytes held for a frame not yet complete. */
-  get buffered(): number {
-    return this.wpos - this.rpos;
-  }
-
-  /**
-   * Accounts `n` bytes just read and calls `onFrame` for every frame they complete, in order.
-   * Throws FrameError on a size field below 7 or above `maxFrame` (the stream is then lost).
-   */
-  take(n: number, onFrame: (frame: Buffer) => void): void {
-    this.wpos += n;
-    const buf = this.buf;
-    const end = this.wpos;
-    let p = this.rpos;
-    while (end - p >= 4) {
-      const size = checkFrameSize(buf.readUInt32LE(p), this.maxFrame);
-      if (end - p < size) break;
-      this.rpos = p + size;
-      onFrame(buf.subarray(p, p + size));
-      p = this.rpos;
-    }
-  }
-
-  /** The buffer the next read fills: the rest of the slab, or a new slab holding the partial frame. */
-  private room(): Buffer {
-    const have = this.wpos - this.rpos;
-    let need = MIN_READ;
-    if (have >= 4) {
-      const size = this.buf.readUInt32LE(this.rpos);
-      if (size <= this.maxFrame && size - have > need) need = size - have;
-    }
-    if (this.buf.length - this.wpos < need) {
-      const next = Buffer.allocUnsafe(Math.max(SLAB_SIZE, 4 * (have + need)));
-      if (have > 0) next.set(this.buf.subarray(this.rpos, this.wpos), 0);
-      this.buf = next;
-      this.rpos = 0;
-      this.wpos = have;
-    }
-    return this.buf.subarray(this.wpos);
-  }
-}
-
 /** The parts of Node's internal stream handle (TCPWrap, PipeWrap) that `adoptWithOnread` uses. */
 interface StreamHandle {
   reading?: boolean;
@@ -175,16 +101,28 @@ export class SocketConn implements Conn {
     if (this.paused || !this.handler || this.held.length > 0) this.held.push(f);
     else this.handler.frame(f);
   };
+  /** A frame lent in place (see `lendFrames`); held frames are copies, released at once. */
+  private readonly deliverRef = (f: Buffer, release: () => void): void => {
+    if (this.paused || !this.handler || this.held.length > 0) {
+      const own = Buffer.allocUnsafe(f.length);
+      own.set(f, 0);
+      release();
+      this.held.push(own);
+    } else this.handler.frameRef!(f, release);
+  };
 
   /**
    * Wraps a connected socket. `slab`: the SlabReader whose `onread` the socket was made with
-   * (see `dial`); without it, the socket's 'data' events are framed.
+   * (see `dial`); without it, the socket's 'data' events are framed. `lendFrames`: frames go
+   * to the handler's `frameRef` (when it has one) in reused receive buffers; see
+   * DialOptions.lendFrames.
    */
   constructor(
     private readonly socket: Socket,
     names: { remote: string; local: string },
     maxFrame = DEFAULT_MAX_FRAME,
     slab?: SlabReader,
+    private readonly lendFrames = false,
   ) {
     this.remote = names.remote;
     this.local = names.local;
@@ -210,6 +148,7 @@ export class SocketConn implements Conn {
   start(handler: ConnHandler): void {
     if (this.handler) throw new Error('Conn.start called twice');
     this.handler = handler;
+    if (this.lendFrames && this.slab !== undefined && handler.frameRef !== undefined) this.slab.lend = this.deliverRef;
     if (this.isClosed) {
       handler.close(this.closeErr);
       return;

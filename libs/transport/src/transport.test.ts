@@ -226,25 +226,42 @@ test('dial to a closed port fails with ECONNREFUSED', async () => {
 
 describe('accepted sockets read into a reused slab, like dialed ones', () => {
   /** A listener, a raw client socket to it, and the accepted Conn collecting frames. */
-  async function rawPair(kind: 'tcp' | 'unix', dir: string) {
+  async function rawPair(kind: 'tcp' | 'unix', dir: string, lend?: { release: boolean }) {
     const addr = kind === 'tcp' ? 'tcp!127.0.0.1!0' : `unix!${path.join(dir, `a${Math.random().toString(36).slice(2)}`)}`;
     let accepted!: (c: Conn) => void;
     const got = new Promise<Conn>((r) => (accepted = r));
-    const l = await listen(addr, (c) => accepted(c));
+    const l = await listen(addr, (c) => accepted(c), { lendFrames: lend !== undefined });
     const a = parseDialString(l.addr);
     const sock = a.net === 'unix' ? net.createConnection({ path: a.path }) : net.createConnection({ host: a.host, port: a.port });
     await new Promise<void>((r, j) => { sock.once('connect', r); sock.once('error', j); });
     const conn = await got;
     const views: Buffer[] = [];
+    /** For each view, whether it was lent (and its copy when taken, as a lent view may be reused). */
+    const lent: boolean[] = [];
+    const copies: Buffer[] = [];
+    const releases: Array<() => void> = [];
     const waiters: Array<() => void> = [];
     let closed: { err?: Error } | undefined;
+    const got1 = (f: Buffer, wasLent: boolean) => {
+      views.push(f);
+      lent.push(wasLent);
+      copies.push(Buffer.from(f));
+      waiters.splice(0).forEach((w) => w());
+    };
     conn.start({
-      frame: (f) => { views.push(f); waiters.splice(0).forEach((w) => w()); },
+      frame: (f) => got1(f, false),
       close: (err) => { closed = { err }; waiters.splice(0).forEach((w) => w()); },
+      ...(lend !== undefined && {
+        frameRef: (f: Buffer, release: () => void) => {
+          got1(f, true);
+          if (lend.release) release();
+          else releases.push(release);
+        },
+      }),
     });
     const until = async (pred: () => boolean) => { while (!pred()) await new Promise<void>((r) => waiters.push(r)); };
     const done = async () => { sock.destroy(); conn.close(); await l.close(); };
-    return { l, sock, conn, views, until, done, get closed() { return closed; } };
+    return { l, sock, conn, views, lent, copies, releases, until, done, get closed() { return closed; } };
   }
   const writeRaw = (s: net.Socket, b: Buffer) => new Promise<void>((r) => s.write(b, () => r()));
   const tick = () => new Promise((r) => setTimeout(r, 10));
@@ -293,11 +310,116 @@ describe('accepted sockets read into a reused slab, like dialed ones', () => {
       await p.until(() => p.views.length === sizes.length);
       p.views.forEach((f, i) => {
         expect(f.equals(frames[i]!)).toBe(true);
-        // A frame is one contiguous buffer, sized for it or a view of a slab that holds it.
-        expect(f.buffer.byteLength).toBeGreaterThanOrEqual(f.length);
+        // A big frame (16 KiB or more) is read into a buffer of its own, exactly its size; a
+        // small one is a view of a slab.
+        if (f.length >= 16 * 1024) expect(f.byteOffset === 0 && f.buffer.byteLength === f.length).toBe(true);
+        else expect(f.buffer.byteLength).toBeGreaterThan(f.length);
       });
-      // The next frames go on in the big frame's slab, not in fresh allocations.
-      expect(p.views[1]!.buffer).toBe(p.views[0]!.buffer);
+      expect(p.lent.some((x) => x)).toBe(false);
+    } finally {
+      await p.done();
+    }
+  });
+
+  test.each(['tcp', 'unix'] as const)('%s: lendFrames lends big frames in place and reuses a buffer only once released', async (kind) => {
+    const p = await rawPair(kind, dir, { release: true });
+    try {
+      const sizes = [100000, 30, 100000, 70000, 200000, 20];
+      const frames = sizes.map((s, i) => encode(write(i, s), '9P2000.L'));
+      for (const f of frames) {
+        // In pieces, so each big frame begins in the slab and moves on.
+        await writeRaw(p.sock, f.subarray(0, 9));
+        await tick();
+        await writeRaw(p.sock, f.subarray(9));
+      }
+      await p.until(() => p.views.length === sizes.length);
+      p.copies.forEach((f, i) => expect(f.equals(frames[i]!)).toBe(true));
+      expect(p.lent).toEqual(sizes.map((s) => s >= 16 * 1024));
+      // Released at once: every big frame that fits is read into the same staging buffer.
+      expect(p.views[2]!.buffer).toBe(p.views[0]!.buffer);
+      expect(p.views[3]!.buffer).toBe(p.views[0]!.buffer);
+    } finally {
+      await p.done();
+    }
+  });
+
+  test.each(['tcp', 'unix'] as const)('%s: a lent frame not yet released is never written over', async (kind) => {
+    const p = await rawPair(kind, dir, { release: false });
+    try {
+      // Frames above half a slab (128 KiB) are staged; smaller big ones are read on in the slab.
+      const frames = [200000, 70000, 200000].map((s, i) => encode(write(i, s), '9P2000.L'));
+      for (const f of frames) await writeRaw(p.sock, f);
+      await p.until(() => p.views.length === 3);
+      // Each view still holds its own frame: none was reused while held.
+      p.views.forEach((f, i) => expect(f.equals(frames[i]!)).toBe(true));
+      expect(new Set(p.views.map((f) => f.buffer)).size).toBe(3);
+      // Given back (twice: harmless), the buffers serve later frames; the views must not be read.
+      for (const r of p.releases) { r(); r(); }
+      const more = [80000, 80000].map((s, i) => encode(write(10 + i, s), '9P2000.L'));
+      for (const f of more) await writeRaw(p.sock, f);
+      await p.until(() => p.views.length === 5);
+      expect(p.copies[3]!.equals(more[0]!) && p.copies[4]!.equals(more[1]!)).toBe(true);
+      expect(p.views.slice(0, 3).map((f) => f.buffer)).toContain(p.views[3]!.buffer);
+    } finally {
+      await p.done();
+    }
+  });
+
+  test.each(['tcp', 'unix'] as const)('%s: lendFrames reads frames released at once into the same memory; small ones are copies', async (kind) => {
+    const p = await rawPair(kind, dir, { release: true });
+    try {
+      // (The first read lands in the slab Node asked for before lending began: not lent from.)
+      const sizes = [100, 8192, 100, 8192, 1024, 8192];
+      const frames = sizes.map((s, i) => encode(write(i, s), '9P2000.L'));
+      for (const f of frames) {
+        await writeRaw(p.sock, f);
+        await p.until(() => p.copies.length === frames.indexOf(f) + 1);
+      }
+      p.copies.forEach((f, i) => expect(f.equals(frames[i]!)).toBe(true));
+      expect(p.lent).toEqual([false, true, false, true, true, true]);
+      // Each lent frame was released before the next read: the slab was rewound each time.
+      const lentViews = p.views.filter((_, i) => p.lent[i]);
+      expect(new Set(lentViews.map((f) => f.buffer)).size).toBe(1);
+      expect(new Set(lentViews.map((f) => f.byteOffset)).size).toBe(1);
+    } finally {
+      await p.done();
+    }
+  });
+
+  test.each(['tcp', 'unix'] as const)('%s: frames lent and held keep their bytes while many more arrive', async (kind) => {
+    const p = await rawPair(kind, dir, { release: false });
+    try {
+      // 1.5 MiB of 8 KiB frames, none released: slabs fill and are set aside, none reused.
+      const frames = Array.from({ length: 200 }, (_, i) => encode(write(i, 8000), '9P2000.L'));
+      for (let i = 0; i < frames.length; i += 25) await writeRaw(p.sock, Buffer.concat(frames.slice(i, i + 25)));
+      await p.until(() => p.views.length === frames.length);
+      p.views.forEach((f, i) => expect(f.equals(frames[i]!)).toBe(true));
+      // Released, their slabs serve later frames, which arrive intact.
+      for (const r of p.releases) r();
+      const more = Array.from({ length: 100 }, (_, i) => encode(write(500 + i, 8000), '9P2000.L'));
+      await writeRaw(p.sock, Buffer.concat(more));
+      await p.until(() => p.views.length === frames.length + more.length);
+      p.copies.slice(frames.length).forEach((f, i) => expect(f.equals(more[i]!)).toBe(true));
+      const old = new Set(p.views.slice(0, frames.length).map((f) => f.buffer));
+      expect(p.views.slice(frames.length).some((f) => old.has(f.buffer))).toBe(true);
+    } finally {
+      await p.done();
+    }
+  });
+
+  test('tcp: a big frame that arrives while the conn is paused is held as a copy, its lent buffer released', async () => {
+    const p = await rawPair('tcp', dir, { release: false });
+    try {
+      p.conn.pause();
+      const frames = [70000, 25].map((s, i) => encode(write(i, s), '9P2000.L'));
+      for (const f of frames) await writeRaw(p.sock, f);
+      await tick();
+      expect(p.views.length).toBe(0);
+      p.conn.resume();
+      await p.until(() => p.views.length === 2);
+      expect(p.lent).toEqual([false, false]);
+      expect(p.releases).toEqual([]);
+      p.views.forEach((f, i) => expect(f.equals(frames[i]!)).toBe(true));
     } finally {
       await p.done();
     }

@@ -56,8 +56,11 @@ export interface Conv<Call = unknown> {
   commands(): Cmdtab<CtlCall>;
   /** A `data` read: up to `count` bytes; blocks until some arrive; empty at end of file. */
   read(count: number, signal: AbortSignal): Buffer | Promise<Buffer>;
-  /** A `data` write; resolves with the count once the socket has taken it. */
-  write(data: Buffer, signal: AbortSignal): number | Promise<number>;
+  /**
+   * A `data` write; resolves with the count once the socket has taken it. `lent`: `data` is
+   * valid only until the call settles (Req.dataLent), so anything kept past that is a copy.
+   */
+  write(data: Buffer, signal: AbortSignal, lent?: boolean): number | Promise<number>;
   /** Waits for the next incoming call of an announced conversation (opening `listen`). */
   accept(signal: AbortSignal): Promise<Call>;
   /** Makes this (new) conversation the one of an accepted call. */

@@ -3,7 +3,7 @@ import * as dgram from 'node:dgram';
 import { Client, type Fid } from '@prose/client';
 import { Errno, NinepError } from '@prose/protocol';
 import { Server, silentLogger } from '@prose/server';
-import { connPair } from '@prose/transport';
+import { connPair, dial, listen } from '@prose/transport';
 import { netAnnounce, netClone, netDial, netListen, netText } from '../../../test/support/net-dial.js';
 import { UDPHDR_SIZE, decodeUdphdr, encodeUdphdr } from './addr.js';
 import type { Resolver } from './cs.js';
@@ -377,3 +377,43 @@ async function waitFor(cond: () => boolean, ms = 2000): Promise<void> {
     await new Promise((r) => setTimeout(r, 5));
   }
 }
+
+test('data writes over a transport that lends frames arrive intact while the peer is not reading', async () => {
+  // The 9P session listens with lendFrames: each Twrite's data is a view of a receive buffer that
+  // is reused for a later frame once the write is answered. The peer reads nothing for a while,
+  // so the conversation's socket keeps writes queued after it answered them: those must be copies.
+  const fs = new NetFs({ resolver: fakeResolver, policy: new Policy() });
+  const server = new Server(fs.tree(), { logger: silentLogger });
+  const l = await listen('tcp!127.0.0.1!0', (conn) => server.serve(conn), { lendFrames: true });
+  const got: Buffer[] = [];
+  let peer!: net.Socket;
+  const srv = await tcpServer((s) => {
+    peer = s;
+    s.pause();
+    s.on('data', (d) => got.push(d));
+  });
+  const c = await Client.connect(await dial(l.addr), { version: '9P2000.L' });
+  try {
+    const root = await c.attach({ uname: 'glenda' });
+    const conv = await netDial(root, 'tcp', `127.0.0.1!${srv.port}`);
+    const size = 8 * 1024;
+    const count = 1024; // 8 MiB: more than the loopback socket buffers hold
+    const expected = Buffer.alloc(size * count);
+    for (let i = 0; i < count; i++) {
+      const chunk = expected.subarray(i * size, (i + 1) * size);
+      chunk.fill((i * 7 + 1) & 0xff);
+      chunk.writeUInt32LE(i, 0);
+    }
+    setTimeout(() => peer.resume(), 300);
+    for (let i = 0; i < count; i++) await conv.write(expected.subarray(i * size, (i + 1) * size));
+    await waitFor(() => got.reduce((n, b) => n + b.length, 0) >= expected.length);
+    expect(Buffer.concat(got).equals(expected)).toBe(true);
+    await conv.close();
+  } finally {
+    c.close();
+    srv.close();
+    await server.close({ timeoutMs: 100 });
+    await l.close();
+    fs.close();
+  }
+});

@@ -119,7 +119,7 @@ export class NetFs {
       }, { perm: 0o666 }),
       file('data', {
         read: (_h, _off, count, req) => record(c, () => c.read(count, req.signal)),
-        write: (_h, _off, data, req) => record(c, () => c.write(data, req.signal)),
+        write: (_h, _off, data, req) => record(c, () => c.write(data, req.signal, req.dataLent)),
       }, { perm: 0o666 }),
       file('err', { content: () => c.err }, { perm: 0o444 }),
       file('listen', { open: (h, mode, req) => record(c, () => this.listen(d, c, h, mode, req)) }, { perm: 0o666 }),

@@ -4,7 +4,8 @@
  *
  * Receive: socket chunks go to an Inbound holding at most `bufferBytes`; past that the socket
  * is paused (TCP flow control then slows the peer) and resumed when reads drained it.
- * Send: a data write goes to the socket as is (no copy) and is answered when the socket took
+ * Send: a data write goes to the socket as is (no copy; a copy when the request's data is lent
+ * by the transport, see Req.dataLent) and is answered when the socket took
  * it — at once below the socket's high-water mark, else at its next 'drain'. A write whose
  * request is flushed while it waits for 'drain' is answered "interrupted"; its bytes were
  * already queued and are still sent.
@@ -242,14 +243,17 @@ export class TcpConv implements Conv<net.Socket> {
     return this.inbound.read(count, signal);
   }
 
-  write(data: Buffer, signal: AbortSignal): number | Promise<number> {
+  write(data: Buffer, signal: AbortSignal, lent = false): number | Promise<number> {
     const s = this.sock;
     if (this.state !== 'Established' || s === undefined) throw notConnected(this);
     if (s.destroyed || s.writableEnded) throw new NinepError(this.err || 'connection closed', Errno.EPIPE);
     if (data.length === 0) return 0;
     this.stats.outBytes += data.length;
     this.tx += data.length;
-    if (s.write(data)) return data.length;
+    // Lent data (a view of a shared-memory slot or of a reused receive buffer) is valid only
+    // until this call settles, and the socket may keep what it is given queued past that: it
+    // gets a copy. Data the session owns goes as is.
+    if (s.write(lent ? Buffer.from(data) : data)) return data.length;
     return this.drained.wait(signal).then(() => data.length);
   }
 
