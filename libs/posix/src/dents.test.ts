@@ -2,7 +2,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { spawnSync } from 'node:child_process';
-import { PosixError, getdents, readDirectory, readDirents } from './index.js';
+import { PosixError, getdents, readDirectory, readDirectoryJoined, readDirents } from './index.js';
 
 const DT_DIR = 4;
 const DT_REG = 8;
@@ -85,6 +85,25 @@ test('readDirectory: names, inode numbers and types in parallel arrays; an empty
     expect(readDirectory(efd)).toEqual({ names: [], inos: new BigUint64Array(0), types: new Uint8Array(0), nameBytes: new Uint16Array(0) });
   } finally {
     fs.closeSync(fd);
+    fs.closeSync(efd);
+  }
+});
+
+test('readDirectoryJoined: the same listing with the names in one string, "/" between them', () => {
+  for (const n of ['a', 'ünï', 'b c', '日本']) fs.writeFileSync(path.join(dir, n), '');
+  fs.mkdirSync(path.join(dir, 'empty'));
+  const fd = fs.openSync(dir, 'r');
+  const fd2 = fs.openSync(dir, 'r');
+  const efd = fs.openSync(path.join(dir, 'empty'), 'r');
+  try {
+    const j = readDirectoryJoined(fd);
+    const d = readDirectory(fd2);
+    expect(j.joined.split('/')).toEqual(d.names);
+    expect([j.inos, j.types, j.nameBytes]).toEqual([d.inos, d.types, d.nameBytes]);
+    expect(readDirectoryJoined(efd).joined).toBe('');
+  } finally {
+    fs.closeSync(fd);
+    fs.closeSync(fd2);
     fs.closeSync(efd);
   }
 });

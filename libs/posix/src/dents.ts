@@ -67,6 +67,26 @@ export function readDirectory(fd: number): DirEntries {
   return { names: inos.length === 0 ? [] : joined.split('/'), inos, types, nameBytes };
 }
 
+/** `readDirectory`'s result with the names left in the one string the addon makes. */
+export interface DirEntriesJoined {
+  /** The names in the kernel's order, each followed by "/" but the last ("" when none). */
+  joined: string;
+  inos: BigUint64Array;
+  types: Uint8Array;
+  nameBytes: Uint16Array;
+}
+
+/**
+ * `readDirectory` without splitting the names: for a caller that encodes them all at once
+ * (one string instead of one per entry). Throws as `readDirectory`.
+ */
+export function readDirectoryJoined(fd: number): DirEntriesJoined {
+  const r = loadAddon().readdir(fd);
+  if (typeof r === 'number') throw new PosixError(-r, 'getdents64');
+  const [joined, inos, types, nameBytes] = r;
+  return { joined: inos.length === 0 ? '' : joined, inos, types, nameBytes };
+}
+
 /** Every entry of the directory open as `fd` as Dirent64 objects ("." and ".." left out). */
 export function readDirents(fd: number): Dirent64[] {
   const { names, inos, types } = readDirectory(fd);

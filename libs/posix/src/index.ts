@@ -11,4 +11,6 @@ export {
   listxattrRaw, setxattr, lsetxattr, fsetxattr, removexattr, lremovexattr, fremovexattr,
 } from './xattr.js';
 export { pwritePieces, WRITE_PIECE } from './write.js';
-export { getdents, readDirectory, readDirents, DENTS_BUF, type DirEntries, type Dirent64 } from './dents.js';
+export {
+  getdents, readDirectory, readDirectoryJoined, readDirents, DENTS_BUF, type DirEntries, type DirEntriesJoined, type Dirent64,
+} from './dents.js';

@@ -4,10 +4,12 @@
  */
 import { QID_SIZE } from './constants.js';
 import type { Dialect, Dir, Dirent, Qid } from './fcall.js';
+import { Errno, NinepError } from './errors.js';
 import { Reader, Writer, malformed } from './wire.js';
 
 /** Above this an 8-byte readdir cookie is not exact as a number: Dirent.cookie carries it. */
 const MAX_EXACT = BigInt(Number.MAX_SAFE_INTEGER);
+const TWO32 = 0x1_0000_0000;
 
 /** Writes one stat record, including its leading size[2]. */
 export function writeDir(w: Writer, d: Dir, dialect: Dialect): void {
@@ -99,18 +101,74 @@ export function isDontTouchLength(n: number): boolean {
   return n >= Number.MAX_SAFE_INTEGER;
 }
 
+/** Bytes of a .L dirent before its name: qid[13] offset[8] type[1] name-length[2]. */
+export const DIRENT_HEAD = QID_SIZE + 8 + 1 + 2;
+
 /** The bytes of one .L dirent: qid[13] offset[8] type[1] name[s]. */
 export function direntSize(name: string): number {
-  return QID_SIZE + 8 + 1 + 2 + Buffer.byteLength(name, 'utf8');
+  return DIRENT_HEAD + Buffer.byteLength(name, 'utf8');
 }
 
 /** Writes one .L dirent. */
 export function writeDirent(w: Writer, e: Dirent): void {
-  w.qid(e.qid);
-  if (e.cookie !== undefined) w.u64big(e.cookie);
-  else w.u64(e.offset);
-  w.u8(e.type);
-  w.str(e.name);
+  // Room for the longest UTF-8 form of the name (3 bytes per UTF-16 unit), then one pass.
+  w.ensure(DIRENT_HEAD + 3 * e.name.length);
+  w.pos = putDirent(w.buf, w.pos, e);
+}
+
+/**
+ * Stores dirent `e` at `at` in `b`, which has room for DIRENT_HEAD + 3 × name.length bytes;
+ * returns where it ends. The name is encoded once, straight into place; qid.path and the cookie
+ * are stored from numbers when they are below 2^53 (every inode number in practice).
+ */
+export function putDirent(b: Buffer, at: number, e: Dirent): number {
+  const n = b.write(e.name, at + DIRENT_HEAD, 'utf8');
+  if (n > 0xffff) throw new NinepError(`string of ${n} bytes does not fit a 9P string`, Errno.ENAMETOOLONG);
+  putQid(b, at, e.qid);
+  if (e.cookie !== undefined) b.writeBigUInt64LE(BigInt.asUintN(64, e.cookie), at + QID_SIZE);
+  else put64(b, at + QID_SIZE, e.offset);
+  b[at + QID_SIZE + 8] = e.type;
+  b[at + QID_SIZE + 9] = n & 0xff;
+  b[at + QID_SIZE + 10] = n >>> 8;
+  return at + DIRENT_HEAD + n;
+}
+
+/** Stores qid `q` at `at` (room checked by the caller). */
+export function putQid(b: Buffer, at: number, q: Qid): void {
+  b[at] = q.type;
+  put32(b, at + 1, q.version);
+  const p = q.path;
+  if (p >= 0n && p <= MAX_EXACT) put64(b, at + 5, Number(p));
+  else b.writeBigUInt64LE(BigInt.asUintN(64, p), at + 5);
+}
+
+/** Stores `v` (an integer in [0, 2^53)) as a little-endian u64 at `at`. */
+export function put64(b: Buffer, at: number, v: number): void {
+  put32(b, at, v % TWO32);
+  put32(b, at + 4, Math.floor(v / TWO32));
+}
+
+/** Stores `v` modulo 2^32 little-endian at `at`. */
+export function put32(b: Buffer, at: number, v: number): void {
+  b[at] = v & 0xff;
+  b[at + 1] = (v >>> 8) & 0xff;
+  b[at + 2] = (v >>> 16) & 0xff;
+  b[at + 3] = (v >>> 24) & 0xff;
+}
+
+/**
+ * The bytes of the whole dirents at the start of `data` (an Rreaddir payload) that fit in
+ * `count`: 0 when the first does not. Reads only the name lengths.
+ */
+export function direntsFit(data: Buffer, count: number): number {
+  const end = Math.min(data.length, count);
+  let at = 0;
+  for (;;) {
+    if (at + DIRENT_HEAD > end) return at;
+    const next = at + DIRENT_HEAD + (data[at + DIRENT_HEAD - 2]! | (data[at + DIRENT_HEAD - 1]! << 8));
+    if (next > end) return at;
+    at = next;
+  }
 }
 
 /** Packs dirents into an Rreaddir payload, stopping before the first that would pass `count` bytes. */
@@ -118,8 +176,12 @@ export function packDirents(entries: Iterable<Dirent>, count: number): { data: B
   const w = new Writer(Math.min(count, 64 * 1024) || 64);
   let n = 0;
   for (const e of entries) {
-    if (w.pos + direntSize(e.name) > count) break;
+    const at = w.pos;
     writeDirent(w, e);
+    if (w.pos > count) {
+      w.pos = at;
+      break;
+    }
     n++;
   }
   return { data: Buffer.from(w.buf.subarray(0, w.pos)), n };

@@ -33,8 +33,9 @@ export * from './errors.js';
 export { encode, encodeVec, decode, peekHeader } from './codec.js';
 export {
   writeDir, readDir, packDir, unpackDirs, nullDir, isDontTouchLength, direntSize, writeDirent, packDirents,
-  unpackDirents,
+  unpackDirents, direntsFit, DIRENT_HEAD,
 } from './dir.js';
+export { DirentList } from './dirent-list.js';
 export { Reader, Writer, malformed } from './wire.js';
 export { Framer, FrameError, checkFrameSize } from './framer.js';
 export { chooseVersion, dialectOf, type VersionChoice } from './version.js';

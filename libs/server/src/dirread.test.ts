@@ -1,4 +1,4 @@
-import { MsgType, unpackDirents, unpackDirs, type Dir, type Dirent, type Fcall } from '@prose/protocol';
+import { DirentList, MsgType, formatFcall, unpackDirents, unpackDirs, type Dir, type Dirent, type Fcall } from '@prose/protocol';
 import type { Srv } from './srv.js';
 import { RawFs } from './test-rawfs.js';
 import { Wire, startPair } from './test-wire.js';
@@ -100,5 +100,39 @@ describe('9P2000.L Treaddir', () => {
     await wire.reply(3);
     expect(asked).toEqual([[0, undefined], [Number(big + 2n), big + 2n]]);
     expect(await wire.rpcText('Treaddir tag 4 fid 1 offset 0 count 20')).toBe('Rlerror tag 4 ecode 22');
+  });
+
+  test('encoded dirents from Srv.readdir: the same replies, byte for byte, as Dirent objects, at every count and cookie', async () => {
+    const ents: Dirent[] = ['.', '..', 'a', 'ünïcödé', 'long-'.repeat(20), '😀', 'z'].map((name, i) => ({
+      qid: { type: i < 2 ? 0x80 : 0, version: i, path: BigInt(i) * 0x1_0000_0003n }, offset: i + 1, type: i < 2 ? 4 : 8, name,
+    }));
+    const list = new DirentList();
+    for (const e of ents) list.push(e);
+    const objects: Srv<string> = { attach: () => ({ type: 0x80, version: 0, path: 0n }), readdir: (_f, offset) => ents.slice(offset) };
+    // The whole rest, uncut: the framework cuts it to count.
+    const whole: Srv<string> = {
+      attach: () => ({ type: 0x80, version: 0, path: 0n }), readdir: (_f, offset) => list.bytes(Math.min(offset, list.length), list.length),
+    };
+    // Already cut to count by the Srv (at least one entry, as storage does).
+    const cut: Srv<string> = {
+      attach: () => ({ type: 0x80, version: 0, path: 0n }),
+      readdir: (_f, offset, count) => {
+        if (offset >= list.length) return Buffer.alloc(0);
+        return list.bytes(offset, Math.max(offset + 1, list.fit(offset, count)));
+      },
+    };
+    const wires = [objects, whole, cut].map((srv) => startPair(srv).wire);
+    for (const w of wires) await openRoot(w, '9P2000.L');
+    for (let cookie = 0; cookie <= ents.length + 1; cookie++) {
+      for (let count = 0; count <= list.byteLength + 1; count++) {
+        const replies = [];
+        for (const w of wires) replies.push(formatFcall(await w.rpc(`Treaddir tag 2 fid 1 offset ${cookie} count ${count}`)));
+        expect(replies[1]).toBe(replies[0]);
+        expect(replies[2]).toBe(replies[0]);
+      }
+    }
+    // A count that fits no entry is EINVAL; past the end is an empty reply.
+    expect(await wires[1]!.rpcText('Treaddir tag 4 fid 1 offset 0 count 20')).toBe('Rlerror tag 4 ecode 22');
+    expect(data(await wires[1]!.rpc('Treaddir tag 4 fid 1 offset 7 count 20')).length).toBe(0);
   });
 });

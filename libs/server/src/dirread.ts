@@ -4,7 +4,7 @@
  * for the next entry is an error. 9P2000.L Treaddir: dirents with cookies.
  */
 import {
-  Ename, Errno, MsgType, NinepError, Writer, direntSize, writeDir, writeDirent, type Dirent, type RMessage,
+  Ename, Errno, MsgType, NinepError, Writer, direntsFit, writeDir, writeDirent, type Dirent, type RMessage,
 } from '@prose/protocol';
 import { direntType } from './attr.js';
 import { notSupported } from './enames.js';
@@ -68,34 +68,50 @@ async function readWithDirgen(s: Session, r: Req, f: Fid, offset: number, count:
 
 /**
  * Treaddir (checked by the caller: fid is an open directory, count clamped). From
- * `Srv.readdir`, else from `Srv.dirgen` with cookie = index + 1.
+ * `Srv.readdir` (Dirent objects, or dirents already encoded), else from `Srv.dirgen` with
+ * cookie = index + 1. A count too small for the first entry is an error.
  */
 export async function readdirL(s: Session, r: Req, f: Fid, offset: number, count: number): Promise<RMessage> {
   const srv = s.srv;
-  const w = writerFor(count);
   if (srv.readdir !== undefined) {
     const v = srv.readdir(f, offset, count, r);
-    const ents: Dirent[] = isThenable<Dirent[]>(v) ? await v : v;
+    const ents = isThenable<Dirent[] | Buffer>(v) ? await v : v;
+    if (!Array.isArray(ents)) return { type: MsgType.Rreaddir, tag: r.tag, data: fitEncoded(ents, count) };
+    const w = writerFor(count);
     for (const e of ents) {
-      if (w.pos + direntSize(e.name) > count) {
-        if (w.pos === 0) throw badCount();
-        break;
-      }
+      const at = w.pos;
       writeDirent(w, e);
-    }
-  } else if (srv.dirgen !== undefined) {
-    let index = offset;
-    for (;;) {
-      const v = srv.dirgen(f, index, r);
-      const d = isThenable(v) ? await v : v;
-      if (d === null || d === undefined) break;
-      if (w.pos + direntSize(d.name) > count) {
-        if (w.pos === 0) throw badCount();
+      if (w.pos > count) {
+        if (at === 0) throw badCount();
+        w.pos = at;
         break;
       }
-      index++;
-      writeDirent(w, { qid: d.qid, offset: index, type: direntType(d), name: d.name });
     }
-  } else throw notSupported();
+    return { type: MsgType.Rreaddir, tag: r.tag, data: w.buf.subarray(0, w.pos) };
+  }
+  if (srv.dirgen === undefined) throw notSupported();
+  const w = writerFor(count);
+  let index = offset;
+  for (;;) {
+    const v = srv.dirgen(f, index, r);
+    const d = isThenable(v) ? await v : v;
+    if (d === null || d === undefined) break;
+    const at = w.pos;
+    writeDirent(w, { qid: d.qid, offset: index + 1, type: direntType(d), name: d.name });
+    if (w.pos > count) {
+      if (at === 0) throw badCount();
+      w.pos = at;
+      break;
+    }
+    index++;
+  }
   return { type: MsgType.Rreaddir, tag: r.tag, data: w.buf.subarray(0, w.pos) };
+}
+
+/** The whole entries of encoded dirents `data` that fit in `count` (none fitting: an error). */
+function fitEncoded(data: Buffer, count: number): Buffer {
+  if (data.length <= count) return data;
+  const n = direntsFit(data, count);
+  if (n === 0) throw badCount();
+  return data.subarray(0, n);
 }

@@ -106,7 +106,10 @@ export interface Srv<A = unknown> {
 
   /**
    * Twrite. Checked: fid open for writing (OWRITE or ORDWR); the payload fits the msize.
-   * `data` is a view into the received frame: copy what you keep. Return the count written
+   * `data` is a view into the received frame, valid until this call returns or its promise
+   * settles: copy what you keep past that (a server listening with `lendFrames`, or on shared
+   * memory, reuses the bytes for a later frame once the write is over; `req.dataLent` says
+   * whether this one is). Return the count written
    * (void means all of it). Absent: "write prohibited".
    */
   write?(fid: Fid<A>, offset: number, data: Buffer, req: Req): Awaitable<number | void>;
@@ -200,10 +203,14 @@ export interface Srv<A = unknown> {
    * Treaddir. Checked: fid is an open directory; count clamped to the iounit. Return entries
    * starting after cookie `offset` (0 = the start; above 2^53 the exact value is
    * `req.ifcall.cookie`, and entries carry theirs in `Dirent.cookie`); the framework packs the
-   * whole entries that fit.
+   * whole entries that fit. Or return them already encoded: a Buffer of whole dirents made by
+   * `@prose/protocol`'s `DirentList` (or `writeDirent`), sent as is (not copied: it must not
+   * change afterwards) when it fits `count`, else cut after the last whole entry that fits.
+   * Either way a count too small for the first entry is an error (EINVAL), and no entries is
+   * the end of the directory.
    * Absent: answered from `dirgen`.
    */
-  readdir?(fid: Fid<A>, offset: number, count: number, req: Req): Awaitable<Dirent[]>;
+  readdir?(fid: Fid<A>, offset: number, count: number, req: Req): Awaitable<Dirent[] | Buffer>;
 
   /** Tfsync. Absent: success. */
   fsync?(fid: Fid<A>, datasync: number, req: Req): Awaitable<void>;

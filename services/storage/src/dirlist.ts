@@ -6,71 +6,133 @@
  * cookie of that snapshot gets every entry exactly once, whatever happens to the directory
  * meanwhile (rewinding to 0 takes a new snapshot, as rewinddir(3) does).
  *
+ * A snapshot is kept encoded, as the very bytes Rreaddirs carry (`@prose/protocol`'s
+ * DirentList): a reply is a view of the whole entries that fit its count, found by binary
+ * search over the entries' offsets; nothing is encoded per reply and no object is kept per entry.
+ *
  * Rreaddir carries a qid per entry (Linux uses qid.path as d_ino). The snapshot is read with
  * getdents64 (@prose/posix), which gives each entry's inode number and type with its name: the
- * qids come from the directory itself, with no lstat per entry. Where a file system answers
- * DT_UNKNOWN, and when the addon is missing (Node's readdir has no inode numbers), entries are
- * lstat'ed instead, lazily, for the entries a reply carries. Listings are cached per directory
- * and reused while the directory's ctime is unchanged: any entry added, removed or renamed
- * changes it. A listing is cached only when taken `racyMs` after the
- * directory's last change, so that a change in the same coarse timestamp tick as the snapshot
- * cannot go unseen (git's "racy timestamp" rule).
+ * qids come from the directory itself, with no lstat per entry, and the listing is encoded in
+ * one pass over the addon's arrays (the names are encoded to UTF-8 once, all together). Where a
+ * file system answers DT_UNKNOWN, and when the addon is missing (Node's readdir has no inode
+ * numbers), entries are lstat'ed instead, lazily, for the entries a reply carries, and their
+ * qid and type rewritten in place before the reply is handed out. Listings are cached per
+ * directory and reused while the directory's ctime is unchanged: any entry added, removed or
+ * renamed changes it. A listing is cached only when taken `racyMs` after the directory's last
+ * change, so that a change in the same coarse timestamp tick as the snapshot cannot go unseen
+ * (git's "racy timestamp" rule).
  */
 import * as fs from 'node:fs';
-import { havePosix, readDirectory, type DirEntries } from '@prose/posix';
-import { DT_DIR, DT_UNKNOWN, QTDIR, type Dirent, type Qid } from '@prose/protocol';
+import * as os from 'node:os';
+import { havePosix, readDirectoryJoined, type DirEntriesJoined } from '@prose/posix';
+import { DIRENT_HEAD, DT_DIR, DT_UNKNOWN, DirentList, QTDIR, QTSYMLINK, type Qid } from '@prose/protocol';
 import { dtOf, dtOfDirent, type QidPaths } from './attrs.js';
 import { O_DIRECTORY, at } from './sandbox.js';
 
-/**
- * One directory entry of a listing: the Dirent an Rreaddir carries (cookie `offset` = index + 1,
- * fixed for the snapshot), kept as is so that replies reuse it. `qid` is undefined until filled
- * (DT_UNKNOWN entries, or a listing read without the addon).
- */
+/** One entry of a listing, decoded (for 9P2000/.u directory reads). */
 export interface Entry {
   name: string;
-  /** DT_* type from the directory itself. */
+  /** DT_* type. */
   type: number;
-  offset: number;
-  qid: Qid | undefined;
-  /** Bytes of the entry in an Rreaddir (qid, offset, type, name). */
-  size: number;
+  qid: Qid;
 }
 
-/** Bytes of a dirent for `name` in an Rreaddir: qid[13] offset[8] type[1] name[s]. */
-function direntBytes(name: string): number {
-  return 24 + Buffer.byteLength(name);
-}
+/** QT* of each DT_* (directories and symlinks; everything else is a plain file). */
+const QT_OF_DT = new Uint8Array(16);
+QT_OF_DT[DT_DIR] = QTDIR;
+QT_OF_DT[10] = QTSYMLINK;
 
-const QT_OF_DT: Record<number, number> = { 4: QTDIR, 10: 0x02 };
+const LITTLE_ENDIAN = os.endianness() === 'LE';
+const EMPTY = Buffer.alloc(0);
+const SLASH = 0x2f;
+
+/** A new listing holding "." and ".." (qids `self` and `parent`), with room for `bytes` and `entries` more. */
+function startList(self: Qid, parent: Qid, bytes: number, entries: number): DirentList {
+  const list = new DirentList(2 * DIRENT_HEAD + 3 + bytes, 2 + entries);
+  list.push({ qid: self, offset: 1, type: DT_DIR, name: '.' });
+  list.push({ qid: parent, offset: 2, type: DT_DIR, name: '..' });
+  return list;
+}
 
 /**
- * The entries of directory `dirfd` (an O_PATH descriptor) after "." and "..", with qids from
- * getdents64 (inode number and type; version 0), or from Node's readdir without qids when the
- * addon is missing.
+ * The listing of directory `dirfd` (an O_PATH descriptor): "." and "..", then its entries with
+ * qids from getdents64 (inode number and type; version 0), or from Node's readdir without qids
+ * when the addon is missing. `pending` marks the entries whose qid is still to be filled (1), or
+ * is undefined when there are none.
  */
-function readEntries(dirfd: number, dev: bigint, paths: QidPaths, into: Entry[]): void {
+function readListing(dirfd: number, dev: bigint, self: Qid, parent: Qid, paths: QidPaths): { list: DirentList; pending: Uint8Array | undefined } {
   if (!havePosix()) {
-    for (const d of fs.readdirSync(at(dirfd), { withFileTypes: true })) {
-      into.push({ name: d.name, type: dtOfDirent(d), offset: into.length + 1, qid: undefined, size: direntBytes(d.name) });
+    const ents = fs.readdirSync(at(dirfd), { withFileTypes: true });
+    const list = startList(self, parent, 4096, ents.length);
+    const pending = new Uint8Array(list.length + ents.length).fill(1, list.length);
+    for (const d of ents) {
+      list.push({ qid: { type: 0, version: 0, path: 0n }, offset: list.length + 1, type: dtOfDirent(d), name: d.name });
     }
-    return;
+    list.trim();
+    return { list, pending };
   }
   const fd = fs.openSync(at(dirfd), fs.constants.O_RDONLY | O_DIRECTORY);
-  let d: DirEntries;
+  let d: DirEntriesJoined;
   try {
-    d = readDirectory(fd);
+    d = readDirectoryJoined(fd);
   } finally {
     fs.closeSync(fd);
   }
-  const { names, inos, types, nameBytes } = d;
-  const top = paths.path(dev, 0n);
-  for (let i = 0; i < names.length; i++) {
-    const t = types[i]!;
-    const qid = t === DT_UNKNOWN ? undefined : { type: QT_OF_DT[t] ?? 0, version: 0, path: top === 0n ? inos[i]! : top ^ inos[i]! };
-    const name = names[i]!;
-    into.push({ name, type: t, offset: into.length + 1, qid, size: 24 + nameBytes[i]! });
+  return encodeListing(d, paths.path(dev, 0n), self, parent);
+}
+
+/**
+ * Encodes the addon's listing `d` after "." and ".." (qids `self` and `parent`): qid.path =
+ * `top` ^ d_ino (`top` holds the device index), type from d_type, version 0, cookie = index + 1.
+ * One pass, no object per entry. DT_UNKNOWN entries get a placeholder qid and are marked pending.
+ */
+export function encodeListing(d: DirEntriesJoined, top: bigint, self: Qid, parent: Qid): { list: DirentList; pending: Uint8Array | undefined } {
+  const { joined, inos, types, nameBytes } = d;
+  const n = inos.length;
+  const names = Buffer.from(joined, 'utf8');
+  const list = startList(self, parent, n * DIRENT_HEAD + names.length, n);
+  // The names' bytes as encoded here: the addon's lengths unless a name was not valid UTF-8
+  // (decoded with U+FFFD, which never makes a name shorter): then split on the "/"s.
+  let lens: Uint16Array | Uint32Array = nameBytes;
+  let sum = 0;
+  for (let i = 0; i < n; i++) sum += nameBytes[i]!;
+  if (sum + n - 1 !== names.length) {
+    lens = new Uint32Array(n);
+    let p = 0;
+    for (let i = 0; i < n; i++) {
+      const q = i === n - 1 ? names.length : names.indexOf(SLASH, p);
+      lens[i] = q - p;
+      p = q + 1;
+    }
   }
+  const topLo = Number(top & 0xffffffffn) | 0;
+  const topHi = Number(top >> 32n) | 0;
+  const words = LITTLE_ENDIAN ? new Uint32Array(inos.buffer, inos.byteOffset, n * 2) : undefined;
+  const first = list.length;
+  let pending: Uint8Array | undefined;
+  let p = 0;
+  for (let i = 0; i < n; i++) {
+    const t = types[i]!;
+    let lo: number;
+    let hi: number;
+    if (words !== undefined) {
+      lo = words[2 * i]! ^ topLo;
+      hi = words[2 * i + 1]! ^ topHi;
+    } else {
+      const v = top ^ inos[i]!;
+      lo = Number(v & 0xffffffffn);
+      hi = Number(v >> 32n);
+    }
+    if (t === DT_UNKNOWN) {
+      pending ??= new Uint8Array(first + n);
+      pending[first + i] = 1;
+      lo = hi = 0;
+    }
+    const len = lens[i]!;
+    list.pushParts(QT_OF_DT[t & 15]!, 0, lo, hi, first + i + 1, t, names, p, p + len);
+    p += len + 1;
+  }
+  return { list, pending };
 }
 
 /** The service's working directory, restored after each batch of relative lstats. */
@@ -85,25 +147,39 @@ function chdirTo(dir: string): boolean {
   }
 }
 
-/** A snapshot of one directory's entries, "." and ".." first. */
+/** A snapshot of one directory's entries, "." and ".." first, encoded. */
 export class Listing {
-  constructor(readonly entries: Entry[], private readonly dirfd: number, private readonly paths: QidPaths) {}
+  constructor(
+    private readonly list: DirentList,
+    private readonly pending: Uint8Array | undefined,
+    private readonly dirfd: number,
+    private readonly paths: QidPaths,
+  ) {}
 
   get length(): number {
-    return this.entries.length;
+    return this.list.length;
   }
 
-  /** Entries [from, to) as Rreaddir dirents (qids filled; the cached objects themselves). */
-  dirents(from: number, to: number): Dirent[] {
-    this.fill(from, to);
-    return this.entries.slice(from, to) as Dirent[];
+  /**
+   * The Rreaddir payload after cookie `cookie` (= from entry `cookie`): the whole entries that
+   * fit in `count` bytes, as a view of the snapshot (qids filled). Past the end: no bytes. When
+   * not even the first fits, that entry alone (longer than `count`: the framework answers the
+   * error).
+   */
+  reply(cookie: number, count: number): Buffer {
+    const l = this.list;
+    if (!(cookie < l.length)) return EMPTY;
+    let end = l.fit(cookie, count);
+    if (end === cookie) end = cookie + 1;
+    this.fill(cookie, end);
+    return l.bytes(cookie, end);
   }
 
-  /** Entry `i` with its qid (lstat'ed now if not yet known); undefined past the end. */
+  /** Entry `i` decoded, with its qid (lstat'ed now if not yet known); undefined past the end. */
   entry(i: number): Entry | undefined {
-    const e = this.entries[i];
-    if (e !== undefined && e.qid === undefined) this.fill(i, i + 1);
-    return e;
+    if (!(i < this.list.length)) return undefined;
+    this.fill(i, i + 1);
+    return { name: this.list.name(i), type: this.list.type(i), qid: this.list.qid(i) };
   }
 
   /**
@@ -113,16 +189,18 @@ export class Listing {
    * else runs meanwhile, and the export never uses relative paths anywhere else.
    */
   fill(from: number, to: number): void {
-    const end = Math.min(to, this.entries.length);
+    const pending = this.pending;
+    if (pending === undefined) return;
+    const end = Math.min(to, this.list.length);
     let todo = 0;
-    for (let i = from; i < end; i++) if (this.entries[i]!.qid === undefined) todo++;
+    for (let i = from; i < end; i++) todo += pending[i]!;
     if (todo === 0) return;
     const relative = todo > 8 && chdirTo(at(this.dirfd));
     try {
       for (let i = from; i < end; i++) {
-        const e = this.entries[i]!;
-        if (e.qid !== undefined) continue;
-        const p = relative ? e.name : at(this.dirfd, e.name);
+        if (pending[i] === 0) continue;
+        const name = this.list.name(i);
+        const p = relative ? name : at(this.dirfd, name);
         let st: fs.Stats | fs.BigIntStats | undefined;
         try {
           st = fs.lstatSync(p);
@@ -132,8 +210,13 @@ export class Listing {
         }
         // An entry gone since the snapshot keeps its cookie, with a placeholder qid.
         const qpath = st === undefined ? 0n : this.paths.path(BigInt(st.dev), BigInt(st.ino));
-        if (e.type === DT_UNKNOWN && st !== undefined) e.type = dtOf(Number(st.mode));
-        e.qid = { type: QT_OF_DT[e.type] ?? 0, version: 0, path: qpath };
+        let type = this.list.type(i);
+        if (type === DT_UNKNOWN && st !== undefined) {
+          type = dtOf(Number(st.mode));
+          this.list.setType(i, type);
+        }
+        this.list.setQid(i, { type: QT_OF_DT[type & 15]!, version: 0, path: qpath });
+        pending[i] = 0;
       }
     } finally {
       if (relative) chdirTo(HOME);
@@ -143,7 +226,8 @@ export class Listing {
 
 interface Cached {
   ctimeNs: bigint;
-  entries: Entry[];
+  list: DirentList;
+  pending: Uint8Array | undefined;
 }
 
 /** Listings by directory (dev:ino), valid while the directory's ctime is unchanged. LRU by entries held. */
@@ -162,28 +246,24 @@ export class DirCache {
     if (hit !== undefined && hit.ctimeNs === st.ctimeNs) {
       this.map.delete(key);
       this.map.set(key, hit);
-      return new Listing(hit.entries, dirfd, paths);
+      return new Listing(hit.list, hit.pending, dirfd, paths);
     }
     if (hit !== undefined) this.drop(key, hit);
-    const entries: Entry[] = [
-      { name: '.', type: DT_DIR, offset: 1, qid: self, size: direntBytes('.') },
-      { name: '..', type: DT_DIR, offset: 2, qid: parent, size: direntBytes('..') },
-    ];
-    readEntries(dirfd, st.dev, paths, entries);
+    const { list, pending } = readListing(dirfd, st.dev, self, parent, paths);
     const changedMs = Number(st.ctimeNs / 1_000_000n);
-    if (this.maxEntries > 0 && Date.now() - changedMs > this.racyMs && entries.length <= this.maxEntries) {
-      this.map.set(key, { ctimeNs: st.ctimeNs, entries });
-      this.held += entries.length;
+    if (this.maxEntries > 0 && Date.now() - changedMs > this.racyMs && list.length <= this.maxEntries) {
+      this.map.set(key, { ctimeNs: st.ctimeNs, list, pending });
+      this.held += list.length;
       while (this.held > this.maxEntries) {
         const [k, v] = this.map.entries().next().value as [string, Cached];
         this.drop(k, v);
       }
     }
-    return new Listing(entries, dirfd, paths);
+    return new Listing(list, pending, dirfd, paths);
   }
 
   private drop(key: string, c: Cached): void {
     this.map.delete(key);
-    this.held -= c.entries.length;
+    this.held -= c.list.length;
   }
 }

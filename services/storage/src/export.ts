@@ -25,7 +25,7 @@ import {
   L_O_ACCMODE, L_O_APPEND, L_O_CREAT, L_O_DIRECTORY, L_O_EXCL, L_O_RDONLY, L_O_RDWR, L_O_TRUNC, L_O_WRONLY,
   LOCK_SUCCESS, LOCK_TYPE_RDLCK, LOCK_TYPE_UNLCK, LOCK_TYPE_WRLCK, NinepError, OAPPEND, OEXEC, ORDWR, OTRUNC, OWRITE,
   SETATTR_ATIME, SETATTR_ATIME_SET, SETATTR_GID, SETATTR_MODE, SETATTR_MTIME, SETATTR_MTIME_SET, SETATTR_SIZE,
-  SETATTR_UID, V9FS_MAGIC, isDontTouchLength, type Attr, type Body, type Dir, type Dirent, type MsgType, type Qid,
+  SETATTR_UID, V9FS_MAGIC, isDontTouchLength, type Attr, type Body, type Dir, type MsgType, type Qid,
   S_IFBLK, S_IFCHR, S_IFDIR, S_IFIFO, S_IFMT, S_IFREG, S_IFSOCK, type SetAttr,
 } from '@prose/protocol';
 import {
@@ -863,19 +863,12 @@ export class StorageExport implements Srv<FidState> {
     return this.dirs.list(h.key, h.fd, st, self, parent, this.paths);
   }
 
-  readdir(fid: Fid<FidState>, offset: number, count: number): Dirent[] {
+  /** Treaddir: the encoded entries after cookie `offset` of the fid's snapshot (see dirlist.ts). */
+  readdir(fid: Fid<FidState>, offset: number, count: number): Buffer {
     const s = this.fileOf(fid);
     if (!s.h.isDir) throw err(Errno.ENOTDIR);
     if (s.listing === undefined || offset === 0) s.listing = this.listing(s.h);
-    const l = s.listing;
-    const ents = l.entries;
-    let end = offset;
-    for (let bytes = 0; end < ents.length; end++) {
-      const size = ents[end]!.size;
-      if (bytes + size > count) break;
-      bytes += size;
-    }
-    return l.dirents(offset, end);
+    return s.listing.reply(offset, count);
   }
 
   /** 9P2000/.u directory reads: entry `index` (without "." and "..") as a stat record. */
@@ -888,7 +881,7 @@ export class StorageExport implements Srv<FidState> {
     const p = at(s.h.fd, e.name);
     const st = lstatOrNull(p);
     if (st === undefined) {
-      return { type: 0, dev: 0, qid: e.qid!, mode: 0, atime: 0, mtime: 0, length: 0, name: e.name, uid: '', gid: '', muid: '', extension: '', nUid: NOID, nGid: NOID, nMuid: NOID };
+      return { type: 0, dev: 0, qid: e.qid, mode: 0, atime: 0, mtime: 0, length: 0, name: e.name, uid: '', gid: '', muid: '', extension: '', nUid: NOID, nGid: NOID, nMuid: NOID };
     }
     let target: string | undefined;
     if (dialect !== '9P2000' && (Number(st.mode) & S_IFMT) === 0o120000) {

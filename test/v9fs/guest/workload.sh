@@ -102,6 +102,15 @@ if [ "$V" = 9p2000.u ]; then dots=; else dots=". .. "; fi
 check ls_names "ls -a" "$names" "${dots}a big.bin dangling file file2 link t.tar tree untar "
 check ls_count "ls a/b" "$(ls a/b | tr '\n' ' ')" "c moved "
 
+# A directory of 300 entries, listed twice, then changed and listed again: the listing follows.
+mkdir many && i=0 && while [ $i -lt 300 ]; do : > many/entry-$i; i=$((i + 1)); done
+check many_ls "ls of 300 entries" "$(ls many | sort -u | wc -l | tr -d ' ')" 300
+if [ -n "$dots" ]; then want=302; else want=300; fi
+check many_ls_again "ls -a of 300 entries again" "$(ls -a many | sort -u | wc -l | tr -d ' ')" $want
+: > many/late; rm many/entry-7
+check many_changed "ls after a create and an unlink" "$(ls many | grep -c -e '^late$' -e '^entry-7$') $(ls many | wc -l | tr -d ' ')" "1 300"
+rm -r many && [ ! -e many ] && pass many_rm || fail many_rm "rm -r many"
+
 rm -r untar 2>&1 && [ ! -e untar ] && pass rm_r || fail rm_r "rm -r untar"
 rmdir a 2>/dev/null && fail rmdir_nonempty "rmdir of a non-empty dir succeeded" || pass rmdir_nonempty
 rm t.tar dangling
