@@ -42,6 +42,11 @@ export interface BuiltService<A = unknown> {
   srv: Srv<A>;
   serverOptions?: ServerOptions;
   /**
+   * Lend each Twrite's receive memory to `srv.write` instead of a fresh buffer per frame (see
+   * ListenOptions.lendFrames): only for a Srv whose writes never keep `data` past the call.
+   */
+  lendFrames?: boolean;
+  /**
    * Called when draining starts (SIGTERM), before in-flight requests are waited for: end waits
    * that would otherwise hold the drain for its whole timeout (blocking reads of consoles,
    * timers, listens) — typically with end of file.
@@ -87,7 +92,7 @@ export async function startService<A>(def: ServiceDef<A>, argv: readonly string[
   const listeners: Listener[] = [];
   let health: HealthServer | undefined;
   try {
-    for (const a of listen) listeners.push(await server.listen(a));
+    for (const a of listen) listeners.push(await server.listen(a, { lendFrames: built.lendFrames === true }));
     if (cfg.health !== 'none') health = await startHealth(cfg.health as string, `prose.${def.name}`);
   } catch (e) {
     await Promise.all(listeners.map((l) => l.close()));

@@ -52,6 +52,8 @@ export const storageService: ServiceDef<FidState> = {
     const metadataIo = cfg['metadata-io'] as string;
     if (metadataIo !== 'sync' && metadataIo !== 'pool') throw new ConfigError(`metadata-io: want "sync" or "pool", got ${JSON.stringify(metadataIo)}`);
     const exp = new StorageExport({ root, readOnly: cfg['read-only'] as boolean, policy, dirCacheEntries: dirCache, syncIoMax, metadataIo, logger });
-    return { srv: exp, close: () => exp.close() };
+    // Every write path has finished with `data` when it settles (pwrite done, or the xattr value
+    // copied), so sockets may lend their receive memory: no fresh buffer per 1 MiB Twrite.
+    return { srv: exp, lendFrames: true, close: () => exp.close() };
   },
 };
