@@ -256,6 +256,9 @@ async function startRaw(c: 'raw-sab-spin' | 'raw-sab-wait', maxPayload: number):
 
 const isThreadCase = (c: ChannelCase) => c.startsWith('shm-thread') || c.startsWith('raw-');
 
+/** Wait after a case's load before its idle CPU is measured (at most the idle period itself). */
+const IDLE_SETTLE_MS = 4000;
+
 /** Runs the suite; rows as in core.json plus effective_mode, placement, cpu_s, idle_cpu_pct, copies. */
 export async function runChannelBench(opts: ChannelOptions = {}): Promise<Row[]> {
   const n = opts.iterations ?? 10000;
@@ -304,7 +307,11 @@ export async function runChannelBench(opts: ChannelOptions = {}): Promise<Row[]>
             }
           }
           if (!c.startsWith('raw-')) {
-            // idle: the channel open, nothing sent; the CPU both ends burn meanwhile
+            // idle: the channel open, nothing sent; the CPU both ends burn meanwhile. Measured
+            // after a settling pause: for a few seconds after a load V8 keeps compiling and its
+            // memory reducer runs mark-compacts (1-3% of a core in any Node process, tcp and unix
+            // cases alike), which is not what an open, quiet channel costs.
+            await new Promise((r) => setTimeout(r, Math.min(IDLE_SETTLE_MS, idleMs)));
             const cpu0 = cpuNow(run.pids);
             const t0 = process.hrtime.bigint();
             await new Promise((r) => setTimeout(r, idleMs));
