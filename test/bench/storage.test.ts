@@ -5,22 +5,24 @@
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { promises as fsp } from 'node:fs';
-import { STORAGE_CASES, runStorage, storageRatios } from './storage.js';
+import { STORAGE_CASES, STORAGE_MODES, runStorage, storageRatios } from './storage.js';
 import { table, writeResults } from './stats.js';
 import { haveDiod } from '../support/diod.js';
 
 jest.setTimeout(60000);
 
 test('suite storage runs every case and workload and writes its JSON rows', async () => {
-  const rows = await runStorage({ mib: 4, files: 100, entries: 300, listings: 3, rounds: 1, placements: ['unpinned'] });
+  const rows = await runStorage({ mib: 4, files: 100, entries: 300, listings: 3, coldListings: 2, warmups: 2, rounds: 2, placements: ['unpinned'] });
   const cases = STORAGE_CASES.filter((c) => c !== 'diod' || haveDiod());
-  const modes = ['seq-write', 'seq-read', 'create-getattr-unlink', 'create-getattr-unlink-parallel16', 'readdir-cold', 'readdir'];
+  const modes = [...STORAGE_MODES];
   expect(rows).toHaveLength(cases.length * modes.length);
   for (const c of cases) expect(rows.filter((r) => r.case === c).map((r) => r.mode)).toEqual(modes);
   for (const r of rows) {
     expect(r.ops_per_s).toBeGreaterThan(0);
     expect(r.p99_us).toBeGreaterThanOrEqual(r.p50_us);
     expect(r.placement).toBe('unpinned');
+    expect(r.rounds).toBe(2);
+    expect(Number(r.rate_min)).toBeLessThanOrEqual(Number(r.rate_max));
   }
   const ours = rows.find((r) => r.case === 'prose-storage' && r.mode === 'seq-write')!;
   expect(ours.msize).toBe(1024 * 1024 + 24);

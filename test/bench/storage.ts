@@ -10,12 +10,15 @@
  *     p50/p99 per file;
  *   - readdir: a directory of `entries` (default 10,000) files listed whole (walk, lopen,
  *     Treaddirs of msize, clunk) `listings` times per round ("readdir"; ops_per_s = listings/s,
- *     entries_per_s extra), and before that with nothing cached ("readdir-cold": our listing
- *     cache is empty, or stale after an entry was added and removed, and reads the directory),
- *     after two listings of another directory of the same size on each server so that JIT
- *     warm-up (the client's included) is not charged to the first server measured.
- * Both servers run at once, export a fresh directory on the same file system (/tmp), and each
- * workload alternates between them for `rounds` rounds; the best round of each is reported.
+ *     entries_per_s extra), and `coldListings` times per round with nothing cached by the server
+ *     ("readdir-cold": before each, an entry is added and removed on the host, which changes the
+ *     directory's ctime and so empties our listing cache for it; diod has none). Before any
+ *     round, every server makes `warmups` such listings of another directory of the same size,
+ *     so that JIT warm-up (the client's included) is neither timed nor charged to one server.
+ * Both servers run at once and export a fresh directory on the same file system (/tmp). Every
+ * workload runs once per server per round, the servers taking turns (which goes first
+ * alternates by round), for `rounds` rounds; each row is the median round, with the slowest and
+ * fastest (rate_min, rate_max: MB/s for seq-*, ops/s otherwise).
  */
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -37,11 +40,15 @@ export interface StorageOptions {
   files?: number;
   /** Entries of the readdir directory (default 10,000). */
   entries?: number;
-  /** Listings of it per round for readdir (default 20; readdir-cold is measured before them). */
+  /** Listings of it per round for readdir (default 20). */
   listings?: number;
+  /** Uncached listings of it per round for readdir-cold (default 5). */
+  coldListings?: number;
+  /** Uncached listings of another directory of the same size on each server before anything is timed (default 10). */
+  warmups?: number;
   /** Requests in flight for the sequential I/O (default 8). */
   window?: number;
-  /** Rounds of each workload per server, alternating; the best is reported (default 3). */
+  /** Rounds of each workload per server, the servers taking turns; the median is reported (default 5). */
   rounds?: number;
   placements?: Placement[];
   cases?: readonly StorageCase[];
@@ -162,14 +169,16 @@ async function listOnce(root: Fid, name: string, want: number): Promise<number> 
   return all.length;
 }
 
-/** Runs the suite; one row per case × workload × placement. */
+/** Runs the suite; one row per case × workload × placement (the median round of each). */
 export async function runStorage(opts: StorageOptions = {}): Promise<Row[]> {
   const mib = opts.mib ?? 256;
   const files = opts.files ?? 10_000;
   const entries = opts.entries ?? 10_000;
   const listings = Math.max(2, opts.listings ?? 20);
+  const coldListings = Math.max(1, opts.coldListings ?? 5);
+  const warmups = Math.max(0, opts.warmups ?? 10);
   const window = opts.window ?? 8;
-  const rounds = Math.max(1, opts.rounds ?? 3);
+  const rounds = Math.max(1, opts.rounds ?? 5);
   const placements = opts.placements ?? ['unpinned', 'same-cpu'];
   const cases = (opts.cases ?? STORAGE_CASES).filter((c) => c !== 'diod' || haveDiod());
   const log = opts.log ?? (() => {});
@@ -178,7 +187,7 @@ export async function runStorage(opts: StorageOptions = {}): Promise<Row[]> {
   for (const placement of placements) {
     const cpus = cpusFor(placement);
     pinSelf(cpus ?? allCpus());
-    const peers: Array<{ peer: Peer; client: Client; root: Fid }> = [];
+    const peers: PeerConn[] = [];
     try {
       for (const c of cases) {
         const peer = await startPeer(c, cpus);
@@ -191,75 +200,74 @@ export async function runStorage(opts: StorageOptions = {}): Promise<Row[]> {
           throw e;
         }
       }
-      // Each workload runs `rounds` times, alternating between the servers, and the best round
-      // of each is reported: on a shared 2-CPU machine the spread between rounds is other load.
-      const best = new Map<string, Row>();
-      const keep = (r: Row, better: (a: Row, b: Row) => boolean) => {
+      // Every round of every workload is kept; the median round of each is reported, with the
+      // spread of the rounds beside it.
+      const all = new Map<string, Row[]>();
+      const keep = (r: Row) => {
         const k = `${r.case}/${r.mode}`;
-        const o = best.get(k);
-        if (o === undefined || better(r, o)) best.set(k, r);
+        all.set(k, [...(all.get(k) ?? []), r]);
         log(`${r.case} ${r.mode} ${r.placement}: ${r.ops_per_s} ops/s${r.mb_per_s !== undefined ? `, ${r.mb_per_s} MB/s` : ''}, p50 ${r.p50_us} µs`);
       };
-      const faster = (a: Row, b: Row) => a.ops_per_s > b.ops_per_s;
-      for (const { peer, root } of peers) {
+      for (const { peer } of peers) {
         fs.mkdirSync(path.join(peer.dir, 'cgu'));
-        const big = path.join(peer.dir, 'big');
-        fs.mkdirSync(big);
-        for (let i = 0; i < entries; i++) fs.writeFileSync(path.join(big, `entry-${String(i).padStart(6, '0')}`), '');
-        // Two listings of another directory of the same size first, so that the code that lists
-        // (the client's too, which would otherwise be charged to whichever server goes first) is
-        // compiled and warm: "cold" is about the server's listing cache, not the JIT.
-        const warmDir = path.join(peer.dir, 'warm');
-        fs.mkdirSync(warmDir);
-        for (let i = 0; i < entries; i++) fs.writeFileSync(path.join(warmDir, `warm-${String(i).padStart(6, '0')}`), '');
-        for (let i = 0; i < 2; i++) await listOnce(root, 'warm', entries);
-      }
-      // Listings with nothing cached, alternating between the servers, best of `rounds`: the
-      // first of each server's 'big', then again after an entry was added and removed (which
-      // makes our listing cache read the directory again; diod has none).
-      for (let round = 0; round < rounds; round++) {
-        for (const { peer, root } of peers) {
-          const big = path.join(peer.dir, 'big');
-          if (round > 0) {
-            fs.writeFileSync(path.join(big, 'changed'), '');
-            fs.rmSync(path.join(big, 'changed'));
-          }
-          const t = now();
-          await listOnce(root, 'big', entries);
-          const cold = Number(now() - t);
-          const base = { case: peer.c, placement, msize: root.client.msize };
-          keep({ ...base, mode: 'readdir-cold', payload: entries, ...summarize([cold], cold), entries_per_s: Math.round((entries * 1e9) / cold) }, faster);
+        for (const [name, prefix] of [['big', 'entry'], ['warm', 'warm']] as const) {
+          const d = path.join(peer.dir, name);
+          fs.mkdirSync(d);
+          for (let i = 0; i < entries; i++) fs.writeFileSync(path.join(d, `${prefix}-${String(i).padStart(6, '0')}`), '');
         }
       }
+      // The same warm-up on every server before anything is measured: `warmups` uncached
+      // listings of another directory of the same size, so that the code that lists (ours, and
+      // the client's, which would otherwise be charged to whichever server goes first) is
+      // compiled before the cold listings are timed.
+      for (const { peer, root } of peers) {
+        for (let i = 0; i < warmups; i++) await coldList(root, path.join(peer.dir, 'warm'), 'warm', entries);
+      }
+      // Rounds: each workload runs once per server per round, the servers taking turns (the
+      // first server of a round alternates), so both meet the same drift of the machine.
       for (let round = 0; round < rounds; round++) {
-        for (const { peer, root } of peers) {
-          const base = { case: peer.c, placement, msize: root.client.msize };
-          const w = await seqWrite(root, bytes, window);
-          keep({ ...base, mode: 'seq-write', payload: w.size, ...summarize(w.samples, w.wallNs), mb_per_s: round1(bytes / 1e6 / (w.wallNs / 1e9)), mib }, faster);
-          const r = await seqRead(root, bytes, window);
-          keep({ ...base, mode: 'seq-read', payload: r.size, ...summarize(r.samples, r.wallNs), mb_per_s: round1(bytes / 1e6 / (r.wallNs / 1e9)), mib }, faster);
-          fs.rmSync(path.join(peer.dir, 'seq'), { force: true });
-          const dir = await root.walk('cgu');
-          for (const [mode, lanes] of [['create-getattr-unlink', 1], ['create-getattr-unlink-parallel16', 16]] as const) {
+        const order = round % 2 === 0 ? peers : [...peers].reverse();
+        const base = (p: PeerConn) => ({ case: p.peer.c, placement, msize: p.root.client.msize });
+        for (const p of order) {
+          const times: number[] = [];
+          const t0 = now();
+          for (let i = 0; i < coldListings; i++) times.push(await coldList(p.root, path.join(p.peer.dir, 'big'), 'big', entries));
+          const cold = summarize(times, Number(now() - t0));
+          keep({ ...base(p), mode: 'readdir-cold', payload: entries, ...cold, entries_per_s: Math.round(cold.ops_per_s * entries), listings: coldListings });
+        }
+        for (const p of order) {
+          const w = await seqWrite(p.root, bytes, window);
+          keep({ ...base(p), mode: 'seq-write', payload: w.size, ...summarize(w.samples, w.wallNs), mb_per_s: round1(bytes / 1e6 / (w.wallNs / 1e9)), mib });
+        }
+        for (const p of order) {
+          const r = await seqRead(p.root, bytes, window);
+          keep({ ...base(p), mode: 'seq-read', payload: r.size, ...summarize(r.samples, r.wallNs), mb_per_s: round1(bytes / 1e6 / (r.wallNs / 1e9)), mib });
+          fs.rmSync(path.join(p.peer.dir, 'seq'), { force: true });
+        }
+        for (const [mode, lanes] of [['create-getattr-unlink', 1], ['create-getattr-unlink-parallel16', 16]] as const) {
+          for (const p of order) {
+            const dir = await p.root.walk('cgu');
             const x = await createGetattrUnlink(dir, files, lanes, `${mode}-${round}`);
-            keep({ ...base, mode, payload: 64, ...summarize(x.samples, x.wallNs), files }, faster);
+            await dir.clunk();
+            keep({ ...base(p), mode, payload: 64, ...summarize(x.samples, x.wallNs), files });
           }
-          await dir.clunk();
+        }
+        for (const p of order) {
           const times: number[] = [];
           const t0 = now();
           for (let i = 0; i < listings; i++) {
             const s = now();
-            await listOnce(root, 'big', entries);
+            await listOnce(p.root, 'big', entries);
             times.push(Number(now() - s));
           }
           const warm = summarize(times, Number(now() - t0));
-          keep({ ...base, mode: 'readdir', payload: entries, ...warm, entries_per_s: Math.round(warm.ops_per_s * entries), listings }, faster);
+          keep({ ...base(p), mode: 'readdir', payload: entries, ...warm, entries_per_s: Math.round(warm.ops_per_s * entries), listings });
         }
       }
       for (const c of cases) {
-        for (const mode of ['seq-write', 'seq-read', 'create-getattr-unlink', 'create-getattr-unlink-parallel16', 'readdir-cold', 'readdir']) {
-          const r = best.get(`${c}/${mode}`);
-          if (r) rows.push({ ...r, rounds });
+        for (const mode of STORAGE_MODES) {
+          const rs = all.get(`${c}/${mode}`);
+          if (rs !== undefined) rows.push(medianRound(rs, rounds));
         }
       }
     } finally {
@@ -269,6 +277,37 @@ export async function runStorage(opts: StorageOptions = {}): Promise<Row[]> {
     }
   }
   return rows;
+}
+
+interface PeerConn {
+  peer: Peer;
+  client: Client;
+  root: Fid;
+}
+
+/** The workloads, in the order rows are reported. */
+export const STORAGE_MODES = ['seq-write', 'seq-read', 'create-getattr-unlink', 'create-getattr-unlink-parallel16', 'readdir-cold', 'readdir'] as const;
+
+/**
+ * One listing of `name` (host path `hostDir`) with nothing cached by the server: an entry is
+ * added to the directory and removed first, which changes its ctime, so our listing cache
+ * (keyed on it) reads the directory again; diod keeps no listings. Returns the listing's time
+ * (ns; the change before it is not timed).
+ */
+async function coldList(root: Fid, hostDir: string, name: string, entries: number): Promise<number> {
+  fs.writeFileSync(path.join(hostDir, 'changed'), '');
+  fs.rmSync(path.join(hostDir, 'changed'));
+  const t = now();
+  await listOnce(root, name, entries);
+  return Number(now() - t);
+}
+
+/** The round with the median rate (MB/s for seq-*, ops/s otherwise), with the rounds' spread. */
+function medianRound(rs: Row[], rounds: number): Row {
+  const rate = (r: Row) => (r.mb_per_s !== undefined ? Number(r.mb_per_s) : r.ops_per_s);
+  const sorted = [...rs].sort((a, b) => rate(a) - rate(b));
+  const m = sorted[(sorted.length - 1) >> 1]!;
+  return { ...m, rounds, rate_min: rate(sorted[0]!), rate_max: rate(sorted[sorted.length - 1]!) };
 }
 
 function round1(x: number): number {
@@ -290,8 +329,31 @@ export function storageRatios(rows: Row[]): Array<{ placement: string; mode: str
 /** The `storage` entry of bench/main.ts: the full-size run, its table notes with the ratios. */
 export async function storageSuite(a: { placements?: Placement[] }): Promise<{ rows: Row[]; notes: string[] }> {
   const rows = await runStorage({ placements: a.placements, log: (l) => process.stderr.write(l + '\n') });
-  const notes = ['', 'prose-storage / diod (MB/s for seq-*, ops/s otherwise; > 1 means prose-storage is faster):'];
-  for (const r of storageRatios(rows)) notes.push(`  ${r.placement.padEnd(9)} ${r.mode.padEnd(34)} ×${r.ratio}`);
+  const rounds = rows[0]?.rounds ?? 0;
+  const notes = [
+    '',
+    `Each row is the median of ${rounds} rounds; in each round every workload runs once per server, the servers taking turns`,
+    '(the first one alternates by round). Both servers export a fresh directory of the same file system, same client.',
+    '  seq-write / seq-read  256 MiB written into a new file, then read, in requests of msize-24 bytes, 8 in flight (MB/s).',
+    '  create-getattr-unlink  10,000 files one at a time: walk (clone), lcreate, 64-byte write, getattr, clunk, unlinkat',
+    '                         (diod: walk + remove instead of unlinkat, one more round trip) (files/s, p50/p99 per file).',
+    '  ...-parallel16         the same, 16 files at once on one connection.',
+    '  readdir-cold           5 listings per round of a 10,000-entry directory (walk, lopen, readdirs of msize, clunk), each',
+    '                         after an entry was added and removed on the host: that changes the directory\'s ctime, so our',
+    '                         listing cache (keyed on it) reads the directory again; diod keeps no listings. The host kernel\'s',
+    '                         dentry and inode caches are warm for both. Before any round, each server lists another directory',
+    '                         of the same size 10 times the same way, so JIT warm-up (ours and the client\'s) is not timed.',
+    '  readdir                20 listings per round of the same directory, unchanged (ours answers from its listing cache).',
+    '',
+    'prose-storage / diod of the medians (MB/s for seq-*, ops/s otherwise; > 1 means prose-storage is faster), and each',
+    "server's slowest and fastest round:",
+  ];
+  for (const r of storageRatios(rows)) {
+    const spread = rows.find((x) => x.case === 'prose-storage' && x.mode === r.mode && x.placement === r.placement);
+    const d = rows.find((x) => x.case === 'diod' && x.mode === r.mode && x.placement === r.placement);
+    const range = spread && d ? `  (rounds: ours ${spread.rate_min}–${spread.rate_max}, diod ${d.rate_min}–${d.rate_max})` : '';
+    notes.push(`  ${r.placement.padEnd(9)} ${r.mode.padEnd(34)} ×${r.ratio}${range}`);
+  }
   const m = rows.find((r) => r.case === 'diod');
   if (m) notes.push(`\nmsize: prose-storage ${rows.find((r) => r.case === 'prose-storage')?.msize}, diod ${m.msize} (diod 1.0.24's maximum).`);
   return { rows, notes };

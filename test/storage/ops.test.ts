@@ -7,7 +7,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Client, type Fid } from '@prose/client';
-import { OREAD, ORDWR, QTDIR } from '@prose/protocol';
+import { L_O_CREAT, L_O_RDONLY, L_O_RDWR, OREAD, ORDWR, QTDIR } from '@prose/protocol';
 import { haveDiod, startDiod, type Diod } from '../support/diod.js';
 import { startStorage, type Storage } from './helpers.js';
 import { L_CASES, code, type OpCase } from './suite.js';
@@ -75,6 +75,31 @@ describe('storage service, 9P2000.L', () => {
 
   test.each(L_CASES.map((c) => [c.name, c] as const))('%s', async (_name, c) => {
     expect(await runCase(t, c)).toEqual(c.expect);
+  });
+
+  test('a created file is held by the one descriptor its create opened: attributes and xattr fids work on it, and clunks close it', async () => {
+    const host = path.join(t.exportDir, 'one-fd');
+    fs.mkdirSync(host);
+    const dir = await t.root.walk('one-fd');
+    const fds = () => fs.readdirSync(`/proc/${svc.proc.proc.pid}/fd`).length;
+    const before = fds();
+    for (let i = 0; i < 50; i++) {
+      const f = await (await dir.clone()).lcreate(`f${i}`, L_O_RDWR | L_O_CREAT, 0o600);
+      await f.write(0, Buffer.from('hello'));
+      expect(await code(f.clone())).toBe('EBADF'); // an open fid is never cloned, so never shares its descriptor that way
+      await f.setattr({ mode: 0o640, size: 3 });
+      expect((await f.getattr()).size).toBe(3);
+      const x = await f.xattrwalk(''); // a second fid on the same file, outliving the creator
+      await f.clunk();
+      await x.fid.clunk();
+      const r = await (await dir.walk(`f${i}`)).lopen(L_O_RDONLY);
+      expect((await r.read(0, 10)).toString()).toBe('hel');
+      await r.clunk();
+      await dir.unlinkat(`f${i}`);
+    }
+    expect(fds()).toBe(before);
+    expect(fs.readdirSync(host)).toEqual([]);
+    await dir.clunk();
   });
 });
 

@@ -3,7 +3,8 @@
  * the full 9P2000.L operation set and the 9P2000/.u mappings (stat/wstat, create with perm and
  * .u extensions, directory reads of stat records).
  *
- * How it reaches files: see sandbox.ts (every fid holds an O_PATH descriptor; names are looked
+ * How it reaches files: see sandbox.ts (every fid holds an O_PATH descriptor, or the one its
+ * create opened; names are looked
  * up one component at a time under a pinned directory; nothing is followed). Who it acts as:
  * see uidmap.ts. Locks: locks.ts. Directory listings: dirlist.ts.
  *
@@ -353,6 +354,16 @@ export class StorageExport implements Srv<FidState> {
     else fs.closeSync(fd);
   }
 
+  /**
+   * Ends the fid's I/O descriptor (s.fd = -1). A descriptor that is also its Handle's (a file
+   * the fid created) stays with the Handle, which closes it with its last reference; any other
+   * is closed now.
+   */
+  private closeIo(s: FidState): void {
+    if (s.fd >= 0 && s.fd !== s.h.fd) this.closeFd(s.fd);
+    s.fd = -1;
+  }
+
   private fileOf(f: Fid<FidState>): FidState {
     const s = f.aux;
     if (s === undefined) throw err(Errno.EBADF);
@@ -401,7 +412,7 @@ export class StorageExport implements Srv<FidState> {
     if (s === undefined) return;
     fid.aux = undefined as unknown as FidState;
     if (s.owners !== undefined) for (const o of s.owners) this.locks.releaseOwner(s.h.key, o);
-    if (s.fd >= 0) this.closeFd(s.fd);
+    this.closeIo(s);
     if (s.dirfd !== undefined) this.closeFd(s.dirfd);
     s.h.release();
   }
@@ -429,10 +440,7 @@ export class StorageExport implements Srv<FidState> {
     if (writes) want |= MAY_WRITE;
     if (exec) want |= MAY_EXEC;
     this.need(s.user, h.fd, want);
-    if (s.fd >= 0) {
-      fs.closeSync(s.fd);
-      s.fd = -1;
-    }
+    this.closeIo(s);
     s.lflags = lflags;
     s.listing = undefined;
     if (h.isDir) return this.qidOfHandle(h);
@@ -484,13 +492,10 @@ export class StorageExport implements Srv<FidState> {
     const chown = u !== undefined && !existed ? [u.uid, this.newGid(u, dst, gid)] as const : undefined;
     if (this.pool) return this.createPooled(fid, s, dir, name, hflags, mode, lflags, chown);
     const fd = fs.openSync(at(dir.fd, name), hflags, mode);
-    let pfd = -1;
     try {
-      pfd = fs.openSync(at(fd), O_PATH);
       if (chown !== undefined) fs.fchownSync(fd, chown[0], chown[1]);
-      return this.created(s, dir, name, fd, pfd, fstat(fd), lflags);
+      return this.created(s, dir, name, fd, fstat(fd), lflags);
     } catch (e) {
-      if (pfd >= 0) fs.closeSync(pfd);
       fs.closeSync(fd);
       throw e;
     }
@@ -502,13 +507,15 @@ export class StorageExport implements Srv<FidState> {
     chown: readonly [number, number] | undefined,
   ): Promise<Qid> {
     const fd = await pooled.open(at(dir.fd, name), hflags, mode);
+    // A second, O_PATH descriptor for the Handle: the I/O one is then closed through the pool at
+    // clunk (a close may flush on a network file system), while a Handle closes its own now.
     let pfd = -1;
     try {
       pfd = await pooled.open(at(fd), O_PATH);
       if (chown !== undefined) fs.fchownSync(fd, chown[0], chown[1]);
       const st = await pooled.fstat(fd);
       if (fid.aux !== s || s.h !== dir) throw err(Errno.EBADF);
-      return this.created(s, dir, name, fd, pfd, st, lflags);
+      return this.created(s, dir, name, fd, st, lflags, pfd);
     } catch (e) {
       if (pfd >= 0) fs.close(pfd, noop);
       fs.close(fd, noop);
@@ -516,12 +523,17 @@ export class StorageExport implements Srv<FidState> {
     }
   }
 
-  /** The fid becomes the new file `name` of `dir` (O_PATH descriptor `pfd`), open as `fd`. */
-  private created(s: FidState, dir: Handle, name: string, fd: number, pfd: number, st: fs.BigIntStats, lflags: number): Qid {
+  /**
+   * The fid becomes the new file `name` of `dir`, open as `fd`. Without `pfd` that one
+   * descriptor is both the fid's I/O descriptor and its Handle's (no second open per create, as
+   * diod makes none): the Handle owns it and closes it when its last fid goes (see `closeIo`).
+   * With `pfd` (metadataIo 'pool'), the Handle holds that O_PATH descriptor instead.
+   */
+  private created(s: FidState, dir: Handle, name: string, fd: number, st: fs.BigIntStats, lflags: number, pfd = fd): Qid {
     if ((Number(st.mode) & S_IFMT) !== S_IFREG) throw err(Errno.EISDIR);
+    this.closeIo(s);
     s.h = new Handle(this.handles, pfd, st, dir, name);
     dir.release();
-    if (s.fd >= 0) fs.closeSync(s.fd);
     s.fd = fd;
     s.lflags = lflags & ~(L_O_CREAT | L_O_EXCL);
     return qidOf(this.paths, st);

@@ -15,9 +15,12 @@
  * framework checks; `checkComponent` checks again). ".." is answered by the export itself: at
  * the root it stays at the root, elsewhere it is the kernel's ".." of the pinned directory.
  *
- * A `Handle` is one O_PATH|O_NOFOLLOW descriptor on one file, shared by the fids that refer to
- * it (clones), with the directory and name it was reached by (for the operations that can only
- * name a file: remove, rename of a fid, link, readlink).
+ * A `Handle` is one descriptor on one file, shared by the fids that refer to it (clones), with
+ * the directory and name it was reached by (for the operations that can only name a file:
+ * remove, rename of a fid, link, readlink). It is an O_PATH|O_NOFOLLOW descriptor, except for a
+ * file a fid created (metadata calls on the event loop): there it is the descriptor the create
+ * opened (a regular file, opened with O_NOFOLLOW), so a create needs no second open. Either kind pins the inode; every use
+ * above works the same on both.
  */
 import * as fs from 'node:fs';
 import { Errno, NinepError, S_IFMT } from '@prose/protocol';
@@ -61,9 +64,9 @@ export function haveProcFd(): boolean {
   }
 }
 
-/** One O_PATH descriptor on one file, reference counted. */
+/** One descriptor on one file, reference counted. */
 export class Handle {
-  /** The O_PATH|O_NOFOLLOW descriptor; -1 once closed. */
+  /** The descriptor (O_PATH|O_NOFOLLOW, or a created file's open one); -1 once closed. */
   fd: number;
   readonly dev: bigint;
   readonly ino: bigint;
