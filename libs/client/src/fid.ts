@@ -207,6 +207,14 @@ export class Fid {
     return new Fid(client, newfid, qid, this.sub(names));
   }
 
+  /** Records an Ropen/Rcreate/Rlopen/Rlcreate: this Fid is open on that qid with that iounit. */
+  private isOpen(r: { qid: Qid; iounit: number }): this {
+    this.qid = r.qid;
+    this.iounit = r.iounit;
+    this.opened = true;
+    return this;
+  }
+
   /** A new Fid for the same file (Twalk with no names). */
   clone(opts?: CallOptions): Promise<Fid> {
     return this.walk([], opts);
@@ -216,10 +224,7 @@ export class Fid {
   async open(mode: number, opts?: CallOptions): Promise<this> {
     if (this.dead) return gone(this);
     const r = await this.client.call({ type: MsgType.Topen, tag: 0, fid: this.fid, mode }, Ret.Msg, opts?.signal);
-    this.qid = r.qid;
-    this.iounit = r.iounit;
-    this.opened = true;
-    return this;
+    return this.isOpen(r);
   }
 
   /**
@@ -233,16 +238,14 @@ export class Fid {
       { type: MsgType.Tcreate, tag: 0, fid: this.fid, name, perm, mode, extension: opts?.extension ?? '' },
       Ret.Msg, opts?.signal,
     );
-    this.qid = r.qid;
-    this.iounit = r.iounit;
-    this.opened = true;
     this.path = this.sub([name]);
-    return this;
+    return this.isOpen(r);
   }
 
   /**
    * Tread: at most `count` bytes at `offset` (count is capped at `ioSize`). Resolves with the
-   * data as received — a view into the reply frame, not a copy; empty at end of file.
+   * data as received — a view into the reply frame (a copy where the transport would reuse that
+   * memory: shared memory, `lendFrames`; `readRef` avoids it); empty at end of file.
    */
   read(offset: number, count: number, opts?: CallOptions): Promise<Buffer> {
     if (this.dead) return gone(this);
@@ -364,10 +367,7 @@ export class Fid {
   async lopen(flags: number, opts?: CallOptions): Promise<this> {
     if (this.dead) return gone(this);
     const r = await this.client.call({ type: MsgType.Tlopen, tag: 0, fid: this.fid, flags }, Ret.Msg, opts?.signal);
-    this.qid = r.qid;
-    this.iounit = r.iounit;
-    this.opened = true;
-    return this;
+    return this.isOpen(r);
   }
 
   /**
@@ -380,11 +380,8 @@ export class Fid {
       { type: MsgType.Tlcreate, tag: 0, fid: this.fid, name, flags, mode, gid: opts?.gid ?? this.client.gid },
       Ret.Msg, opts?.signal,
     );
-    this.qid = r.qid;
-    this.iounit = r.iounit;
-    this.opened = true;
     this.path = this.sub([name]);
-    return this;
+    return this.isOpen(r);
   }
 
   /** Tgetattr of the fields in `mask` (default GETATTR_BASIC); `valid` says which came back. */

@@ -63,34 +63,14 @@ class Slab {
   constructor(readonly buf: Buffer) {}
 }
 
-/** The `release` of one lent frame of a slab: counts it back, once. */
-class SlabLease {
-  private done = false;
-  readonly release = (): void => {
-    if (this.done) return;
-    this.done = true;
-    this.reader.unlend(this.slab);
+/** A lent frame's `release`: runs `give` the first time it is called, never again. */
+function releaseOnce(give: () => void): () => void {
+  let done = false;
+  return () => {
+    if (done) return;
+    done = true;
+    give();
   };
-
-  constructor(
-    private readonly reader: SlabReader,
-    private readonly slab: Slab,
-  ) {}
-}
-
-/** The `release` of a big frame lent in its staging buffer: gives the buffer back, once. */
-class StageLease {
-  private done = false;
-  readonly release = (): void => {
-    if (this.done) return;
-    this.done = true;
-    this.reader.giveBack(this.stage);
-  };
-
-  constructor(
-    private readonly reader: SlabReader,
-    private readonly stage: Buffer,
-  ) {}
 }
 
 /** See the module doc. Pass `onread` in the socket's options. */
@@ -154,7 +134,7 @@ export class SlabReader {
       const stage = this.stage;
       this.big = this.stage = undefined;
       this.afterBig = true;
-      if (stage !== undefined && this.lend !== undefined) this.lend(big, new StageLease(this, stage).release);
+      if (stage !== undefined && this.lend !== undefined) this.lend(big, releaseOnce(() => this.giveBack(stage)));
       else onFrame(big);
       return;
     }
@@ -177,22 +157,22 @@ export class SlabReader {
         onFrame(own);
       } else {
         slab!.lent++;
-        lend(buf.subarray(p, p + size), new SlabLease(this, slab!).release);
+        lend(buf.subarray(p, p + size), releaseOnce(() => this.unlend(slab!)));
       }
       p = this.rpos;
     }
   }
 
-  /** @internal A lent frame of `slab` was released. */
-  unlend(slab: Slab): void {
+  /** A lent frame of `slab` was released. */
+  private unlend(slab: Slab): void {
     if (--slab.lent === 0 && slab.retired && this.spareSlabs.length < MAX_SPARE_SLABS) {
       slab.retired = false;
       this.spareSlabs.push(slab);
     }
   }
 
-  /** @internal A staging buffer is free again (a lent big frame was released). */
-  giveBack(stage: Buffer): void {
+  /** A staging buffer is free again (a lent big frame was released). */
+  private giveBack(stage: Buffer): void {
     if (this.spareStages.length < MAX_SPARE_STAGES) this.spareStages.push(stage);
   }
 
