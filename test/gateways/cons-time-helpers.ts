@@ -6,6 +6,8 @@
 import { Client, type Fid } from '@prose/client';
 import { OTRUNC } from '@prose/protocol';
 import { rng } from '../support/prng.js';
+import { healthStatus } from '../support/health.js';
+import type { ServiceProc } from '../support/child.js';
 
 export type Version = '9P2000' | '9P2000.u' | '9P2000.L';
 
@@ -42,7 +44,7 @@ export function stillPending(p: Promise<unknown>, ms = 50): Promise<boolean> {
   return Promise.race([p.then(() => false, () => false), new Promise<boolean>((r) => setTimeout(() => r(true), ms))]);
 }
 
-export { healthStatus } from '../support/health.js';
+export { healthStatus };
 
 export { rng };
 
@@ -125,4 +127,29 @@ export interface FuzzStats {
   opens: number;
   reads: number;
   writes: number;
+}
+
+/**
+ * Fuzzes the service `svc` from one session per entry of `versions` at once (session i with seed
+ * `seed + i`), checks every session got past the error paths into opens, reads and writes, and
+ * that the service survived: still running, no internal error logged, health SERVING. The
+ * sessions' clients go into `clients` for the caller to close.
+ */
+export async function fuzzSurvives(
+  svc: ServiceProc, plan: FuzzPlan, versions: readonly Version[], seed: number, ops: number, clients: Client[],
+): Promise<FuzzStats[]> {
+  const results = await Promise.all(versions.map(async (version, i) => {
+    const s = await connect(svc.addr, version);
+    clients.push(s.client);
+    return fuzz(s.root, plan, seed + i, ops);
+  }));
+  for (const r of results) {
+    expect(r.errors).toBeGreaterThan(0);
+    expect(r.opens).toBeGreaterThan(ops / 40);
+    expect(r.reads + r.writes).toBeGreaterThan(ops / 40);
+  }
+  expect(svc.proc.exitCode).toBeNull();
+  expect(svc.stderr()).not.toMatch(/^error:/m);
+  expect(await healthStatus(svc.health!)).toBe('SERVING');
+  return results;
 }
