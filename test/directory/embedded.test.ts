@@ -12,17 +12,9 @@ import { Directory, GrpcStore } from '@prose/directory';
 import { Namespace, type FailoverInfo } from '@prose/namespace';
 import { startServiceProc, type ServiceProc } from '../support/child.js';
 import { startProvider, stream, type Provider } from './procs.js';
+import { until } from '../support/until.js';
 
 jest.setTimeout(45000);
-
-async function until(what: string, fn: () => Promise<boolean>, ms = 10000): Promise<number> {
-  const t0 = Date.now();
-  while (!(await fn())) {
-    if (Date.now() - t0 > ms) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  return Date.now() - t0;
-}
 
 describe('directory on the embedded store of the registry service', () => {
   let reg: ServiceProc;

@@ -13,19 +13,12 @@ import { Namespace, type FailoverInfo } from '@prose/namespace';
 import { REPO_ROOT } from '../support/child.js';
 import { haveNatsServer, startNats, type NatsCluster } from '../support/nats.js';
 import { startProvider, stream, type Provider } from './procs.js';
+import { until } from '../support/until.js';
 
 jest.setTimeout(55000);
 const maybe = haveNatsServer() ? describe : describe.skip;
 const STORAGE_MAIN = path.join(REPO_ROOT, 'services', 'storage', 'dist', 'main.js');
 const TIME_MAIN = path.join(REPO_ROOT, 'services', 'time', 'dist', 'main.js');
-
-async function until(what: string, fn: () => Promise<boolean>, ms = 10000): Promise<void> {
-  const t0 = Date.now();
-  while (!(await fn())) {
-    if (Date.now() - t0 > ms) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 maybe('failover with a 3-node NATS directory', () => {
   let nats: NatsCluster;

@@ -9,6 +9,7 @@ import * as path from 'node:path';
 import { Directory, NatsStore, makeRecord, register, type DirectoryEvent } from '@prose/directory';
 import { haveNatsServer, startNats, type NatsCluster } from '../support/nats.js';
 import { startProvider, type Provider } from './procs.js';
+import { until } from '../support/until.js';
 
 jest.setTimeout(50000);
 const maybe = haveNatsServer() ? describe : describe.skip;
@@ -24,15 +25,6 @@ async function nextEvent(it: AsyncIterator<DirectoryEvent>, ms = 8000, want?: (e
     if (r.done) throw new Error('watch ended');
     if (!want || want(r.value)) return r.value;
   }
-}
-
-async function until(what: string, fn: () => Promise<boolean>, ms = 10000): Promise<number> {
-  const t0 = Date.now();
-  while (!(await fn())) {
-    if (Date.now() - t0 > ms) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  return Date.now() - t0;
 }
 
 maybe('directory on one nats-server', () => {

@@ -5,6 +5,7 @@ import { Errno, NinepError } from '@prose/protocol';
 import { Server, silentLogger } from '@prose/server';
 import { connPair, dial, listen } from '@prose/transport';
 import { netAnnounce, netClone, netDial, netListen, netText } from '../../../test/support/net-dial.js';
+import { until } from '../../../test/support/until.js';
 import { UDPHDR_SIZE, decodeUdphdr, encodeUdphdr } from './addr.js';
 import type { Resolver } from './cs.js';
 import { NetFs, csRead } from './fs.js';
@@ -108,7 +109,7 @@ describe('net tree in-process', () => {
     try {
       const conv = await netDial(root, 'tcp', `127.0.0.1!${srv.port}`);
       await conv.write('hello');
-      await waitFor(() => Buffer.concat(got).toString() === 'hello');
+      await until('the peer to get hello', () => Buffer.concat(got).toString() === 'hello', 2000);
       peer.write('world');
       expect((await conv.read()).toString()).toBe('world');
       expect(await netText(root, `${conv.dir}/remote`)).toBe(`127.0.0.1!${srv.port}\n`);
@@ -370,14 +371,6 @@ test('csRead gives one line per read, by offset', () => {
   expect(csRead(lines, 0, 2).toString()).toBe('a ');
 });
 
-async function waitFor(cond: () => boolean, ms = 2000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 5));
-  }
-}
-
 test('data writes over a transport that lends frames arrive intact while the peer is not reading', async () => {
   // The 9P session listens with lendFrames: each Twrite's data is a view of a receive buffer that
   // is reused for a later frame once the write is answered. The peer reads nothing for a while,
@@ -406,7 +399,7 @@ test('data writes over a transport that lends frames arrive intact while the pee
     }
     setTimeout(() => peer.resume(), 300);
     for (let i = 0; i < count; i++) await conv.write(expected.subarray(i * size, (i + 1) * size));
-    await waitFor(() => got.reduce((n, b) => n + b.length, 0) >= expected.length);
+    await until('the peer to get every byte', () => got.reduce((n, b) => n + b.length, 0) >= expected.length, 2000);
     expect(Buffer.concat(got).equals(expected)).toBe(true);
     await conv.close();
   } finally {
