@@ -13,10 +13,13 @@
  *   /conv/       ip(3)-style clone directory: clone, N/ctl (reads N; "echo word..." and "hangup"
  *                commands, "echo" takes 1 to 3 arguments), N/data (reads what echo said)
  */
+import type { Conn } from '@prose/transport';
 import {
-  CloneDir, DirNode, FileNode, Waiters, file, instanceCtl, type Cmdtab, type CtlCall, type Node,
+  CloneDir, DirNode, FileNode, Server, Waiters, file, instanceCtl, silentLogger, type Cmdtab, type CtlCall, type Node,
 } from '@prose/server';
 import { ramDir, ramFile, ramfs } from '../../libs/server/src/test-ramfs.js';
+import { Wire } from '../../libs/server/src/test-wire.js';
+import { runSteps, type Step } from './transcript.js';
 
 function filled(name: string, text: string, perm: number): FileNode {
   const f = ramFile(name, text);
@@ -61,4 +64,20 @@ function convCommands(conv: Conv): Cmdtab<CtlCall> {
     { name: 'echo', args: [1, 3], run: (args) => void (conv.said = args.join(' ')) },
     { name: 'hangup', args: 0, run: () => void (conv.said = '') },
   ];
+}
+
+/** How a transcript run reaches a fresh fixture server: the client's Conn and how to tear down. */
+export type ConnectFixture = (server: Server<any>) => Promise<{ conn: Conn; done: () => Promise<void> }>;
+
+/** Plays `steps` (one dialect of transcript `file`) against a fresh fixture server reached by `connect`. */
+export async function runOnFixture(file: string, steps: Step[], connect: ConnectFixture): Promise<void> {
+  const server = new Server(conformanceTree().tree, { logger: silentLogger });
+  const { conn, done } = await connect(server);
+  const wire = new Wire(conn);
+  try {
+    await runSteps(file, steps, wire);
+  } finally {
+    wire.close();
+    await done();
+  }
 }

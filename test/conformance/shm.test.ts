@@ -12,9 +12,8 @@ import { Client, type Fid } from '@prose/client';
 import { L_O_RDWR } from '@prose/protocol';
 import { Server, Tree, dir as dirNode, file, silentLogger } from '@prose/server';
 import { dialShm, haveAddon, listenShm, shmPair, SHM_MODES, type ShmConn, type ShmMode } from '@prose/shm';
-import { Wire } from '../../libs/server/src/test-wire.js';
-import { conformanceTree } from './fixture.js';
-import { parseTranscript, runSteps, stepsFor } from './transcript.js';
+import { runOnFixture } from './fixture.js';
+import { parseTranscript, stepsFor } from './transcript.js';
 
 const dir = __dirname;
 const files = readdirSync(dir).filter((f) => f.endsWith('.9p')).sort();
@@ -45,16 +44,7 @@ describe.each(files)('%s', (file) => {
   const t = parseTranscript(file, readFileSync(join(dir, file), 'utf8'));
   const cases = t.dialects.flatMap((d) => kinds.flatMap((k) => variantsOf(k).map((m) => [d, `shm-${k}-${m}`, k, m] as const)));
   test.each(cases)('%s over %s', async (dialect, _name, kind, mode) => {
-    const steps = stepsFor(t, dialect);
-    const server = new Server(conformanceTree().tree, { logger: silentLogger });
-    const { conn, done } = await connect(server, kind, mode);
-    const wire = new Wire(conn);
-    try {
-      await runSteps(file, steps, wire);
-    } finally {
-      wire.close();
-      await done();
-    }
+    await runOnFixture(file, stepsFor(t, dialect), (server) => connect(server, kind, mode));
   });
 });
 

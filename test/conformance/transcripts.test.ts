@@ -6,10 +6,9 @@
 import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { dial, connPair, type Conn } from '@prose/transport';
-import { Server, silentLogger } from '@prose/server';
-import { Wire } from '../../libs/server/src/test-wire.js';
-import { conformanceTree } from './fixture.js';
-import { parseTranscript, runSteps, stepsFor } from './transcript.js';
+import type { Server } from '@prose/server';
+import { runOnFixture } from './fixture.js';
+import { parseTranscript, stepsFor } from './transcript.js';
 
 const dir = __dirname;
 const files = readdirSync(dir).filter((f) => f.endsWith('.9p')).sort();
@@ -37,15 +36,6 @@ describe.each(files)('%s', (file) => {
   const t = parseTranscript(file, readFileSync(join(dir, file), 'utf8'));
   const cases = t.dialects.flatMap((d) => (['pair', 'tcp'] as const).map((tr) => [d, tr] as const));
   test.each(cases)('%s over %s', async (dialect, transport) => {
-    const steps = stepsFor(t, dialect);
-    const server = new Server(conformanceTree().tree, { logger: silentLogger });
-    const { conn, done } = await connect(server, transport);
-    const wire = new Wire(conn);
-    try {
-      await runSteps(file, steps, wire);
-    } finally {
-      wire.close();
-      await done();
-    }
+    await runOnFixture(file, stepsFor(t, dialect), (server) => connect(server, transport));
   });
 });
