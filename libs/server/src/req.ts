@@ -78,9 +78,10 @@ export class Req<T extends TMessage = TMessage> {
 
   /**
    * For `Srv.read`: a Buffer of `n` bytes to read the data into and return (or a prefix of
-   * it, `subarray(0, k)`). Where the transport offers it (shared memory) it lies in memory the
-   * client reads in place, and the Rread then goes without copying the data; elsewhere it is
-   * an ordinary Buffer. It is the transport's again once the request is over (the reply sent,
+   * it, `subarray(0, k)`). Where the transport offers it, it is the transport's memory: on
+   * shared memory a slot the client reads in place (the Rread then goes without copying the
+   * data), on a socket a reused buffer for big reads (no fresh allocation per reply);
+   * elsewhere an ordinary Buffer. It is the transport's again once the request is over (the reply sent,
    * or the request flushed or its session gone, and the callback returned): do not keep it.
    * One per request; a second call gets an ordinary Buffer.
    */

@@ -59,10 +59,12 @@ export interface Conn {
   close(err?: Error): void;
 
   /**
-   * Optional zero-copy send (shared memory): a writable Buffer of `n` bytes inside memory the
-   * peer can read in place, or undefined when none is free. Sending a frame whose last part is
-   * that Buffer (with at most 64 bytes of parts before it) moves no payload byte. A reservation
-   * must be sent or given back with `unreserve` soon: its memory is not reused until then.
+   * Optional reply memory: a writable Buffer of `n` bytes owned by the transport, or undefined
+   * when it has none to give (then use an ordinary Buffer). Shared memory gives a slot the peer
+   * reads in place: sending a frame whose last part is that Buffer (with at most 64 bytes of
+   * parts before it) moves no payload byte. Sockets give big buffers from a pool, reused once
+   * the socket has written them. A reservation must be sent or given back with `unreserve`
+   * soon: its memory is not reused until then.
    */
   reserve?(n: number): Buffer | undefined;
   /** Gives back a Buffer from `reserve` that will not be sent (any other Buffer is ignored). */

@@ -27,6 +27,7 @@
  * following big frame lands in the slab to be copied out before its size is known.
  */
 import { checkFrameSize as checkFrameSizeExport } from '@prose/protocol';
+import { BufferPool } from './buffer-pool.js';
 import { DEFAULT_MAX_FRAME } from './conn.js';
 
 // Read once: compiled to CommonJS, each use of a package's named import reads a getter on an
@@ -102,7 +103,7 @@ export class SlabReader {
   /** The last frame was big: begin the next one with a short read (PROBE_READ). */
   private afterBig = false;
   /** Staging buffers free for the next big frame. */
-  private readonly spareStages: Buffer[] = [];
+  private readonly stages = new BufferPool(Number.POSITIVE_INFINITY, MAX_SPARE_STAGES, STAGE_UNIT);
 
   constructor(maxFrame = DEFAULT_MAX_FRAME) {
     this.maxFrame = maxFrame;
@@ -134,7 +135,7 @@ export class SlabReader {
       const stage = this.stage;
       this.big = this.stage = undefined;
       this.afterBig = true;
-      if (stage !== undefined && this.lend !== undefined) this.lend(big, releaseOnce(() => this.giveBack(stage)));
+      if (stage !== undefined && this.lend !== undefined) this.lend(big, releaseOnce(() => this.stages.give(stage)));
       else onFrame(big);
       return;
     }
@@ -171,26 +172,6 @@ export class SlabReader {
     }
   }
 
-  /** A staging buffer is free again (a lent big frame was released). */
-  private giveBack(stage: Buffer): void {
-    if (this.spareStages.length < MAX_SPARE_STAGES) this.spareStages.push(stage);
-  }
-
-  /** A free staging buffer of at least `size` bytes (the most recently used one that fits). */
-  private takeStage(size: number): Buffer {
-    const spares = this.spareStages;
-    for (let i = spares.length - 1; i >= 0; i--) {
-      const b = spares[i]!;
-      if (b.length >= size) {
-        spares.splice(i, 1);
-        return b;
-      }
-    }
-    // None fits: drop one that is too small, if the list is full, and make a new one.
-    if (spares.length >= MAX_SPARE_STAGES) spares.shift();
-    return Buffer.allocUnsafe(Math.ceil(size / STAGE_UNIT) * STAGE_UNIT);
-  }
-
   /**
    * The buffer the next read fills: the rest of the big frame's buffer; or, for a big frame
    * just begun, its new buffer holding what has arrived; else the rest of the slab (rewound
@@ -224,7 +205,7 @@ export class SlabReader {
    * when lending, else to a buffer of its own. Returns where its next read goes.
    */
   private moveBig(size: number, have: number, lending: boolean): Buffer {
-    const stage = lending ? this.takeStage(size) : undefined;
+    const stage = lending ? this.stages.take(size) : undefined;
     const big = stage !== undefined ? stage.subarray(0, size) : Buffer.allocUnsafe(size);
     this.buf.copy(big, 0, this.rpos, this.wpos);
     // Those slab bytes were never handed on: the next read may go there again.

@@ -7,6 +7,11 @@
  * no vector: cheaper than a two-part writev for the usual small frames); a larger batch is one
  * vectored write of the parts as given, so big payloads are never copied.
  *
+ * Reply memory: `reserve` hands out big buffers from a pool shared by every socket Conn of the
+ * process (REPLY_POOL); one that is sent goes back to the pool once the socket has written it,
+ * so a server answering big reads (storage) reuses the same warm memory instead of a fresh
+ * megabyte per reply (see buffer-pool.ts for what that costs).
+ *
  * Receive: a socket made by `dial` reads into a SlabReader (Node's `onread`), so a frame is a
  * view of the bytes the kernel wrote, kept or lent (`lendFrames`; see slab-reader.ts). A socket
  * accepted by `listen` is re-wrapped with the same `onread` by `adoptWithOnread`; where that
@@ -16,12 +21,22 @@
 import { Socket } from 'node:net';
 import { Framer } from '@prose/protocol';
 import { DEFAULT_MAX_FRAME, type Conn, type ConnHandler } from './conn.js';
+import { BufferPool } from './buffer-pool.js';
 import { SlabReader } from './slab-reader.js';
 
 export { SlabReader };
 
 /** A write batch up to this size is copied into one buffer; above it, parts go as one writev. */
 const COALESCE_MAX = 8 * 1024;
+/** `reserve` hands out pooled memory for payloads of at least this size (smaller: ordinary buffers). */
+const RESERVE_MIN = 64 * 1024;
+/** Reply buffers kept spare for `reserve`, shared by the process's socket Conns. */
+const REPLY_POOL = new BufferPool(32 * 1024 * 1024, 32);
+/** Gives written reply buffers back to REPLY_POOL. */
+function giveAll(bufs: Buffer[]): void {
+  for (let i = 0; i < bufs.length; i++) REPLY_POOL.give(bufs[i]!);
+}
+
 /** The parts of Node's internal stream handle (TCPWrap, PipeWrap) that `adoptWithOnread` uses. */
 interface StreamHandle {
   reading?: boolean;
@@ -92,6 +107,10 @@ export class SocketConn implements Conn {
   /** Frame parts queued for the next write, and their total length. */
   private out: Buffer[] = [];
   private outBytes = 0;
+  /** Reserved buffers (see `reserve`) not yet sent, by their memory. */
+  private reservations: Map<ArrayBufferLike, Buffer> | undefined = undefined;
+  /** Reserved buffers that are among the queued parts: back to the pool once written. */
+  private outReserved: Buffer[] | undefined = undefined;
   /** A flush is due: at the end of the read being handled, or on the next tick. */
   private flushDue = false;
   /** True while frames of one read are being handed to the handler. */
@@ -163,10 +182,12 @@ export class SocketConn implements Conn {
       this.out.push(frame);
       this.outBytes += frame.length;
     } else {
+      const reserved = this.reservations;
       for (let i = 0; i < frame.length; i++) {
         const part = frame[i]!;
         this.out.push(part);
         this.outBytes += part.length;
+        if (reserved !== undefined && reserved.size > 0) this.takeReserved(reserved, part);
       }
     }
     if (!this.flushDue) {
@@ -181,6 +202,35 @@ export class SocketConn implements Conn {
     this.flush();
     if (this.isClosed || !this.socket.writableNeedDrain) return Promise.resolve();
     return new Promise((resolve) => this.drainWaiters.push(resolve));
+  }
+
+  /**
+   * A Buffer of `n` bytes for a reply's payload, in memory reused from earlier replies, or
+   * undefined below RESERVE_MIN (an ordinary buffer is as cheap there). Sent as a part of a
+   * frame, it is the Conn's from then on and goes back to the pool once written; not sent, it
+   * must be given back with `unreserve`.
+   */
+  reserve(n: number): Buffer | undefined {
+    if (this.isClosed || n < RESERVE_MIN) return undefined;
+    const b = REPLY_POOL.take(n);
+    (this.reservations ??= new Map()).set(b.buffer, b);
+    return b.subarray(0, n);
+  }
+
+  /** Gives back a Buffer from `reserve` (or a view of it) that was not sent; any other is ignored. */
+  unreserve(view: Buffer): void {
+    const b = this.reservations?.get(view.buffer);
+    if (b === undefined) return;
+    this.reservations!.delete(view.buffer);
+    REPLY_POOL.give(b);
+  }
+
+  /** `part` is being sent: if it lies in a reserved buffer, that buffer is now the Conn's to recycle. */
+  private takeReserved(reserved: Map<ArrayBufferLike, Buffer>, part: Buffer): void {
+    const b = reserved.get(part.buffer);
+    if (b === undefined) return;
+    reserved.delete(part.buffer);
+    (this.outReserved ??= []).push(b);
   }
 
   pause(): void {
@@ -220,6 +270,10 @@ export class SocketConn implements Conn {
   /** `n` bytes arrived (in `chunk` for a 'data' socket, in the slab otherwise): frame and answer them. */
   private onRead(n: number, chunk: Buffer | undefined): void {
     if (this.isClosed) return;
+    // Paused, yet read: Node restarts reading on the tick after a resume (its deferred resume_
+    // calls read(0)) even when the socket was paused again in between. Stopping here bounds
+    // what a paused Conn holds to this one read, and so keeps backpressure on the peer.
+    if (this.paused) this.socket.pause();
     this.reading = true;
     try {
       if (chunk !== undefined) this.framer!.push(chunk, this.deliver);
@@ -244,10 +298,19 @@ export class SocketConn implements Conn {
     this.outBytes = 0;
     if (this.isClosed) {
       out.length = 0;
+      this.outReserved = undefined;
       return;
     }
     const s = this.socket;
-    if (n === 1) {
+    const recycle = this.outReserved;
+    if (recycle !== undefined) {
+      this.outReserved = undefined;
+      // Written (or dropped by a destroyed socket), the buffers go back to the pool.
+      s.cork();
+      for (let i = 0; i < n - 1; i++) s.write(out[i]!);
+      s.write(out[n - 1]!, () => giveAll(recycle));
+      s.uncork();
+    } else if (n === 1) {
       s.write(out[0]!);
     } else if (bytes <= COALESCE_MAX) {
       const b = Buffer.allocUnsafe(bytes);
@@ -284,6 +347,8 @@ export class SocketConn implements Conn {
     this.closeErr = err;
     this.out.length = 0;
     this.outBytes = 0;
+    this.outReserved = undefined;
+    this.reservations = undefined;
     if (destroy) this.socket.destroy();
     this.wakeDrain();
     this.handler?.close(err);

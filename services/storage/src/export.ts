@@ -682,13 +682,14 @@ export class StorageExport implements Srv<FidState> {
 
   // ---- I/O -------------------------------------------------------------------------------
 
-  read(fid: Fid<FidState>, offset: number, count: number): Awaitable<Buffer> {
+  read(fid: Fid<FidState>, offset: number, count: number, req: Req): Awaitable<Buffer> {
     const s = this.fileOf(fid);
     if (s.xattr !== undefined) return s.xattr.subarray(Math.min(offset, s.xattr.length), Math.min(offset + count, s.xattr.length));
     const fd = s.fd;
     if (fd < 0) throw err(Errno.EBADF);
     if (count === 0) return EMPTY;
-    const buf = Buffer.allocUnsafe(count);
+    // Reply memory from the transport: reused between big reads (no fresh megabyte per Tread).
+    const buf = req.readBuffer(count);
     const regular = s.h.isRegular;
     if (regular && count <= this.syncIoMax) {
       const n = fs.readSync(fd, buf, 0, count, offset);
