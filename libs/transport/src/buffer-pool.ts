@@ -58,3 +58,10 @@ export class BufferPool {
     this.spareBytes += b.length;
   }
 }
+
+/**
+ * The process's big transport buffers, shared by every socket Conn: reply buffers (`reserve`)
+ * and the staging buffers big received frames are read into when lent. One bound for both:
+ * at most 32 spare buffers and 32 MiB, enough for a window of 8 requests of 1 MiB each way.
+ */
+export const bigBuffers = new BufferPool(32 * 1024 * 1024, 32);

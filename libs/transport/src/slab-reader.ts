@@ -27,7 +27,7 @@
  * following big frame lands in the slab to be copied out before its size is known.
  */
 import { checkFrameSize as checkFrameSizeExport } from '@prose/protocol';
-import { BufferPool } from './buffer-pool.js';
+import { bigBuffers } from './buffer-pool.js';
 import { DEFAULT_MAX_FRAME } from './conn.js';
 
 // Read once: compiled to CommonJS, each use of a package's named import reads a getter on an
@@ -51,10 +51,6 @@ const BIG_FRAME = 16 * 1024;
  * big too, little of it lands in the slab (to be copied out) before its size is known.
  */
 const PROBE_READ = 4 * 1024;
-/** Staging buffers are allocated in multiples of this. */
-const STAGE_UNIT = 64 * 1024;
-/** Staging buffers kept for reuse per reader (more are in use only while lent). */
-const MAX_SPARE_STAGES = 4;
 
 /** A receive slab in lend mode, and how many of its frames are still lent. */
 class Slab {
@@ -102,8 +98,8 @@ export class SlabReader {
   private bigHave = 0;
   /** The last frame was big: begin the next one with a short read (PROBE_READ). */
   private afterBig = false;
-  /** Staging buffers free for the next big frame. */
-  private readonly stages = new BufferPool(Number.POSITIVE_INFINITY, MAX_SPARE_STAGES, STAGE_UNIT);
+  /** Where staging buffers come from and go back to: the process's pool of big buffers. */
+  private readonly stages = bigBuffers;
 
   constructor(maxFrame = DEFAULT_MAX_FRAME) {
     this.maxFrame = maxFrame;

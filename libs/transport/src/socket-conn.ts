@@ -8,7 +8,7 @@
  * vectored write of the parts as given, so big payloads are never copied.
  *
  * Reply memory: `reserve` hands out big buffers from a pool shared by every socket Conn of the
- * process (REPLY_POOL); one that is sent goes back to the pool once the socket has written it,
+ * process (`bigBuffers`); one that is sent goes back to the pool once the socket has written it,
  * so a server answering big reads (storage) reuses the same warm memory instead of a fresh
  * megabyte per reply (see buffer-pool.ts for what that costs).
  *
@@ -21,7 +21,7 @@
 import { Socket } from 'node:net';
 import { Framer } from '@prose/protocol';
 import { DEFAULT_MAX_FRAME, type Conn, type ConnHandler } from './conn.js';
-import { BufferPool } from './buffer-pool.js';
+import { bigBuffers } from './buffer-pool.js';
 import { SlabReader } from './slab-reader.js';
 
 export { SlabReader };
@@ -30,11 +30,9 @@ export { SlabReader };
 const COALESCE_MAX = 8 * 1024;
 /** `reserve` hands out pooled memory for payloads of at least this size (smaller: ordinary buffers). */
 const RESERVE_MIN = 64 * 1024;
-/** Reply buffers kept spare for `reserve`, shared by the process's socket Conns. */
-const REPLY_POOL = new BufferPool(32 * 1024 * 1024, 32);
-/** Gives written reply buffers back to REPLY_POOL. */
+/** Gives written reply buffers back to the pool. */
 function giveAll(bufs: Buffer[]): void {
-  for (let i = 0; i < bufs.length; i++) REPLY_POOL.give(bufs[i]!);
+  for (let i = 0; i < bufs.length; i++) bigBuffers.give(bufs[i]!);
 }
 
 /** The parts of Node's internal stream handle (TCPWrap, PipeWrap) that `adoptWithOnread` uses. */
@@ -212,7 +210,7 @@ export class SocketConn implements Conn {
    */
   reserve(n: number): Buffer | undefined {
     if (this.isClosed || n < RESERVE_MIN) return undefined;
-    const b = REPLY_POOL.take(n);
+    const b = bigBuffers.take(n);
     (this.reservations ??= new Map()).set(b.buffer, b);
     return b.subarray(0, n);
   }
@@ -222,7 +220,7 @@ export class SocketConn implements Conn {
     const b = this.reservations?.get(view.buffer);
     if (b === undefined) return;
     this.reservations!.delete(view.buffer);
-    REPLY_POOL.give(b);
+    bigBuffers.give(b);
   }
 
   /** `part` is being sent: if it lies in a reserved buffer, that buffer is now the Conn's to recycle. */
@@ -296,8 +294,9 @@ export class SocketConn implements Conn {
     if (n === 0) return;
     const bytes = this.outBytes;
     this.outBytes = 0;
+    // A new list rather than `out.length = 0`: setting an array's length is a runtime call.
+    this.out = [];
     if (this.isClosed) {
-      out.length = 0;
       this.outReserved = undefined;
       return;
     }
@@ -326,7 +325,6 @@ export class SocketConn implements Conn {
       for (let i = 0; i < n; i++) s.write(out[i]!);
       s.uncork();
     }
-    out.length = 0;
   }
 
   private flushHeld(): void {
@@ -345,7 +343,7 @@ export class SocketConn implements Conn {
     if (this.isClosed) return;
     this.isClosed = true;
     this.closeErr = err;
-    this.out.length = 0;
+    this.out = [];
     this.outBytes = 0;
     this.outReserved = undefined;
     this.reservations = undefined;
