@@ -12,7 +12,7 @@ import { writeResults } from './stats.js';
 jest.setTimeout(60000);
 
 test('suite channel runs every case and writes its rows and plot', async () => {
-  const rows = await runChannelBench({ iterations: 30, warmup: 5, payloads: [64, 65536], placements: ['diff-cpu'], idleMs: 100 });
+  const rows = await runChannelBench({ iterations: 30, warmup: 5, payloads: [64, 65536], placements: ['diff-cpu'], idleMs: 100, idleSettleMs: 100 });
   const cases = CHANNEL_CASES.filter((c) => !c.startsWith('shm-proc') || haveAddon());
   expect(new Set(rows.map((r) => r.case))).toEqual(new Set(cases));
   for (const r of rows) {
@@ -20,8 +20,18 @@ test('suite channel runs every case and writes its rows and plot', async () => {
     expect(r.p99_us).toBeGreaterThanOrEqual(r.p50_us);
     expect(r.ops_per_s).toBeGreaterThan(0);
     expect(typeof r.cpu_s).toBe('number');
-    if (!r.case.startsWith('raw-')) expect(typeof r.idle_cpu_pct).toBe('number');
+    if (!r.case.startsWith('raw-')) expect(Number.isFinite(r.idle_cpu_pct)).toBe(true);
   }
+  // idle CPU comes from a fresh server and client pair per case: each side where they are two
+  // processes, the sum where both ends are threads of one
+  for (const r of rows.filter((x) => x.case.startsWith('shm-proc') || x.case === 'unix' || x.case === 'tcp')) {
+    expect(Number.isFinite(r.idle_cpu_pct_server)).toBe(true);
+    expect(Number.isFinite(r.idle_cpu_pct_client)).toBe(true);
+    expect(Math.abs((r.idle_cpu_pct_server as number) + (r.idle_cpu_pct_client as number) - (r.idle_cpu_pct as number))).toBeLessThanOrEqual(0.02);
+  }
+  // a sleeping channel burns next to nothing (0% measured here, also with both CPUs busy);
+  // the bound is generous against a loaded machine but far below a spinning end (~100%)
+  for (const r of rows.filter((x) => /notify|adaptive/.test(x.case))) expect(r.idle_cpu_pct).toBeLessThan(25);
   // 9P cases: 2 payloads × serial + pipelined; raw floors: serial only
   expect(rows.filter((r) => r.case === 'tcp')).toHaveLength(4);
   expect(rows.filter((r) => r.case === 'raw-sab-wait')).toHaveLength(2);
