@@ -134,3 +134,11 @@ test('peekHeader reads type and tag without decoding', () => {
   const v = VECTORS.find((x) => x.name === 'Twalk')!;
   expect(peekHeader(v.bytes)).toEqual({ type: MsgType.Twalk, tag: 5 });
 });
+
+test('the Twrite fast path reads every field bit for bit, top bits set', () => {
+  const data = Buffer.from('xyz');
+  for (const [tag, fid, offset] of [[0xffff, 0xffffffff, 2 ** 53 - 1], [0x8001, 0x80000001, 0xffffffff], [0, 0, 0]]) {
+    const m = decode(encode({ type: MsgType.Twrite, tag: tag!, fid: fid!, offset: offset!, data }, '9P2000.L'), '9P2000.L');
+    expect(m).toEqual({ type: MsgType.Twrite, tag, fid, offset, data });
+  }
+});

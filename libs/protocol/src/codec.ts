@@ -6,7 +6,7 @@
 import { HEADER_SIZE, MSG_NAMES, MsgType } from './constants.js';
 import { readDir, writeDir } from './dir.js';
 import type { Dialect, Fcall, Qid } from './fcall.js';
-import { Reader, Writer, malformed, put16, put32 } from './wire.js';
+import { Reader, Writer, get16, get32, malformed, put16, put32 } from './wire.js';
 
 const scratch = new Writer(64 * 1024);
 /**
@@ -194,14 +194,15 @@ function writeMessage(w: Writer, f: Fcall, d: Dialect): Buffer | undefined {
  * views into `frame`. Throws a NinepError (EPROTO) naming what is wrong.
  */
 export function decode(frame: Buffer, dialect: Dialect): Fcall {
-  if (frame.length < HEADER_SIZE) throw malformed(`frame of ${frame.length} bytes`);
-  const size = frame.readUInt32LE(0);
-  if (size !== frame.length) throw malformed(`size field ${size} but frame of ${frame.length} bytes`);
-  if (frame[4] === TWRITE && size >= TWRITE_HEAD && frame.readUInt32LE(19) === size - TWRITE_HEAD) {
+  const len = frame.length;
+  if (len < HEADER_SIZE) throw malformed(`frame of ${len} bytes`);
+  const size = get32(frame, 0);
+  if (size !== len) throw malformed(`size field ${size} but frame of ${len} bytes`);
+  if (frame[4] === TWRITE && size >= TWRITE_HEAD && get32(frame, 19) === size - TWRITE_HEAD) {
     // A well-formed Twrite, field by field (the Twrite case of readBody, without its dispatch);
     // anything else about a Twrite goes the generic way, which says what is wrong.
-    const offset = frame.readUInt32LE(15) * TWO32 + frame.readUInt32LE(11);
-    return { type: TWRITE, tag: frame.readUInt16LE(5), fid: frame.readUInt32LE(7), offset, data: frame.subarray(TWRITE_HEAD, size) };
+    const offset = get32(frame, 15) * TWO32 + get32(frame, 11);
+    return { type: TWRITE, tag: get16(frame, 5), fid: get32(frame, 7), offset, data: frame.subarray(TWRITE_HEAD, size) };
   }
   const r = reader;
   r.buf = frame;

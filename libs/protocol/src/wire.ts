@@ -195,3 +195,16 @@ export function put32(b: Buffer, at: number, v: number): void {
   b[at + 2] = (v >>> 16) & 0xff;
   b[at + 3] = (v >>> 24) & 0xff;
 }
+
+/**
+ * The little-endian u16 and u32 at `at` (the caller has checked the room). Plain element loads:
+ * unlike Buffer's readUInt32LE (a call that validates its offset) they compile inline, which the
+ * per-request paths (the Twrite decode, frame headers) notice.
+ */
+export function get16(b: Uint8Array, at: number): number {
+  return b[at]! | (b[at + 1]! << 8);
+}
+
+export function get32(b: Uint8Array, at: number): number {
+  return (b[at]! | (b[at + 1]! << 8) | (b[at + 2]! << 16)) + b[at + 3]! * 0x100_0000;
+}

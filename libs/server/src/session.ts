@@ -7,7 +7,7 @@
  */
 import {
   Ename, Errno, FrameError, IOHDRSZ, MSG_NAMES, MsgType, NOTAG, NinepError, chooseVersion, decode, encodeVec, formatFcall,
-  peekHeader, type Dialect, type Fcall, type RMessage, type TMessage, type Tversion,
+  get32 as get32Export, peekHeader, type Dialect, type Fcall, type RMessage, type TMessage, type Tversion,
 } from '@prose/protocol';
 import type { Conn } from '@prose/transport';
 import { srvError } from './enames.js';
@@ -23,6 +23,7 @@ import type { Awaitable, Srv } from './srv.js';
 // reads a getter on an exports object V8 keeps in dictionary mode (about 10 ns a use).
 const decodeFrame = decode;
 const encodeReply = encodeVec;
+const get32 = get32Export;
 const TVERSION = MsgType.Tversion;
 const TFLUSH = MsgType.Tflush;
 const TWRITE = MsgType.Twrite;
@@ -360,7 +361,7 @@ export class Session {
     let parts: Buffer[];
     try {
       parts = encodeReply(f, dialect);
-      if (parts[0]!.readUInt32LE(0) > this.msize) throw srvError('toolarge');
+      if (get32(parts[0]!, 0) > this.msize) throw srvError('toolarge');
     } catch (err) {
       this.logger.warn('cannot encode reply', { session: this.id, type: MSG_NAMES[f.type], reason: (err as Error).message });
       const io = f.type === MsgType.Rerror || f.type === MsgType.Rlerror;

@@ -14,6 +14,11 @@ import { isThenable } from './reply.js';
 import type { Req } from './req.js';
 import type { Awaitable, Srv } from './srv.js';
 
+// Read once, for the per-write append check: each use of a package's named import reads a
+// getter on its exports object (compiled to CommonJS).
+const APPEND_ONLY = DMAPPEND;
+const OPEN_APPEND = L_O_APPEND;
+
 /** Extra roots and the permission policy of a Tree. */
 export interface TreeOptions {
   /** More trees, chosen by the Tattach aname ("" is the main root). */
@@ -145,7 +150,7 @@ export class Tree implements Srv<Handle> {
     const ops = node.ops;
     if (ops.write === undefined) throw new NinepError(Ename.nowrite, Errno.EACCES);
     // stat(5) DMAPPEND ("append only") and .L O_APPEND: writes go to the end, whatever the offset.
-    const append = node.mode & DMAPPEND || (fid.lflags !== undefined && fid.lflags & L_O_APPEND);
+    const append = node.mode & APPEND_ONLY || (fid.lflags !== undefined && fid.lflags & OPEN_APPEND);
     return ops.write(h, append ? node.length() : offset, data, req);
   }
 

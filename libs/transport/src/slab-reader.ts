@@ -26,13 +26,14 @@
  * In keep mode, after a big frame the next read is short (PROBE_READ), so that little of a
  * following big frame lands in the slab to be copied out before its size is known.
  */
-import { checkFrameSize as checkFrameSizeExport } from '@prose/protocol';
+import { checkFrameSize as checkFrameSizeExport, get32 as get32Export } from '@prose/protocol';
 import { bigBuffers } from './buffer-pool.js';
 import { DEFAULT_MAX_FRAME } from './conn.js';
 
 // Read once: compiled to CommonJS, each use of a package's named import reads a getter on an
 // exports object V8 keeps in dictionary mode (about 10 ns a use, on the per-frame path here).
 const checkFrameSize = checkFrameSizeExport;
+const get32 = get32Export;
 
 /** Least room left for one read in a receive slab. */
 const MIN_READ = 16 * 1024;
@@ -144,7 +145,7 @@ export class SlabReader {
     const lend = slab !== undefined ? this.lend : undefined;
     let p = this.rpos;
     while (end - p >= 4) {
-      const size = checkFrameSize(buf.readUInt32LE(p), this.maxFrame);
+      const size = checkFrameSize(get32(buf, p), this.maxFrame);
       if (end - p < size) break;
       this.rpos = p + size;
       if (lend === undefined) onFrame(buf.subarray(p, p + size));
@@ -179,7 +180,7 @@ export class SlabReader {
     const lending = this.lend !== undefined;
     let need = MIN_READ;
     if (have >= 4) {
-      const size = this.buf.readUInt32LE(this.rpos);
+      const size = get32(this.buf, this.rpos);
       // (A size above maxFrame is left for `take` to refuse.)
       if (size >= BIG_FRAME && size <= this.maxFrame) {
         // Lent, a frame up to half a slab is read on in the slab (reused memory too).
