@@ -6,7 +6,7 @@
 import { HEADER_SIZE, MSG_NAMES, MsgType } from './constants.js';
 import { readDir, writeDir } from './dir.js';
 import type { Dialect, Fcall, Qid } from './fcall.js';
-import { Reader, Writer, get16, get32, malformed, put16, put32 } from './wire.js';
+import { Reader, Writer, get16, get32, malformed, put16, put32, view } from './wire.js';
 
 const scratch = new Writer(64 * 1024);
 /**
@@ -68,7 +68,7 @@ export function encodeVec(f: Fcall, dialect: Dialect): Buffer[] {
     put32(b, start + 15, Math.floor(f.offset / TWO32));
     put32(b, start + 19, data.length);
     w.pos = start + TWRITE_HEAD;
-    const head = b.subarray(start, start + TWRITE_HEAD);
+    const head = view(b, start, start + TWRITE_HEAD);
     return data.length > 0 ? [head, data] : [head];
   }
   if (f.type === RWRITE) {
@@ -78,7 +78,7 @@ export function encodeVec(f: Fcall, dialect: Dialect): Buffer[] {
     put16(b, start + 5, f.tag);
     put32(b, start + 7, f.count);
     w.pos = start + RWRITE_SIZE;
-    return [b.subarray(start, start + RWRITE_SIZE)];
+    return [view(b, start, start + RWRITE_SIZE)];
   }
   let payload: Buffer | undefined;
   try {
@@ -89,7 +89,7 @@ export function encodeVec(f: Fcall, dialect: Dialect): Buffer[] {
   }
   const len = w.pos - start;
   w.patch32(start, len + (payload ? payload.length : 0));
-  const head = w.buf.subarray(start, w.pos);
+  const head = view(w.buf, start, w.pos);
   return payload && payload.length > 0 ? [head, payload] : [head];
 }
 
@@ -202,7 +202,7 @@ export function decode(frame: Buffer, dialect: Dialect): Fcall {
     // A well-formed Twrite, field by field (the Twrite case of readBody, without its dispatch);
     // anything else about a Twrite goes the generic way, which says what is wrong.
     const offset = get32(frame, 15) * TWO32 + get32(frame, 11);
-    return { type: TWRITE, tag: get16(frame, 5), fid: get32(frame, 7), offset, data: frame.subarray(TWRITE_HEAD, size) };
+    return { type: TWRITE, tag: get16(frame, 5), fid: get32(frame, 7), offset, data: view(frame, TWRITE_HEAD, size) };
   }
   const r = reader;
   r.buf = frame;

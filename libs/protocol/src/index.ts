@@ -36,7 +36,7 @@ export {
   unpackDirents, direntsFit, DIRENT_HEAD,
 } from './dir.js';
 export { DirentList } from './dirent-list.js';
-export { Reader, Writer, get16, get32, malformed } from './wire.js';
+export { Reader, Writer, get16, get32, malformed, view } from './wire.js';
 export { Framer, FrameError, checkFrameSize } from './framer.js';
 export { chooseVersion, dialectOf, type VersionChoice } from './version.js';
 export { formatFcall, formatQid, parseFcall, matchText, tokenize, type FormatOptions } from './text.js';

@@ -72,7 +72,7 @@ export class Reader {
   /** A view of the next n bytes (no copy). */
   bytes(n: number): Buffer {
     this.need(n);
-    const b = this.buf.subarray(this.pos, this.pos + n);
+    const b = view(this.buf, this.pos, this.pos + n);
     this.pos += n;
     return b;
   }
@@ -207,4 +207,22 @@ export function get16(b: Uint8Array, at: number): number {
 
 export function get32(b: Uint8Array, at: number): number {
   return (b[at]! | (b[at + 1]! << 8) | (b[at + 2]! << 16)) + b[at + 3]! * 0x100_0000;
+}
+
+/**
+ * The Buffers `view` makes: Uint8Arrays whose prototype chain goes through Buffer.prototype, so
+ * they are Buffers in every respect (Buffer.isBuffer, every Buffer method) — as Node's own
+ * FastBuffer is, which cannot be reached from outside Node.
+ */
+class BufferView extends Uint8Array {}
+Object.setPrototypeOf(BufferView.prototype, Buffer.prototype);
+
+/**
+ * A Buffer over bytes `start` to `end` of `b`, sharing its memory: what `b.subarray(start, end)`
+ * gives, at a third of the cost (14 against 38 ns here: subarray looks up the species
+ * constructor on every call). For the per-request views (frames, payloads, reply headers).
+ * The caller keeps 0 <= start <= end <= b.length.
+ */
+export function view(b: Uint8Array, start: number, end: number): Buffer {
+  return new BufferView(b.buffer as ArrayBuffer, b.byteOffset + start, end - start) as unknown as Buffer;
 }

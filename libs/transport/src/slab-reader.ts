@@ -26,7 +26,7 @@
  * In keep mode, after a big frame the next read is short (PROBE_READ), so that little of a
  * following big frame lands in the slab to be copied out before its size is known.
  */
-import { checkFrameSize as checkFrameSizeExport, get32 as get32Export } from '@prose/protocol';
+import { checkFrameSize as checkFrameSizeExport, get32 as get32Export, view as viewExport } from '@prose/protocol';
 import { bigBuffers } from './buffer-pool.js';
 import { DEFAULT_MAX_FRAME } from './conn.js';
 
@@ -34,6 +34,7 @@ import { DEFAULT_MAX_FRAME } from './conn.js';
 // exports object V8 keeps in dictionary mode (about 10 ns a use, on the per-frame path here).
 const checkFrameSize = checkFrameSizeExport;
 const get32 = get32Export;
+const view = viewExport;
 
 /** Least room left for one read in a receive slab. */
 const MIN_READ = 16 * 1024;
@@ -148,14 +149,14 @@ export class SlabReader {
       const size = checkFrameSize(get32(buf, p), this.maxFrame);
       if (end - p < size) break;
       this.rpos = p + size;
-      if (lend === undefined) onFrame(buf.subarray(p, p + size));
+      if (lend === undefined) onFrame(view(buf, p, p + size));
       else if (size < LEND_MIN) {
         const own = Buffer.allocUnsafe(size);
         buf.copy(own, 0, p, p + size);
         onFrame(own);
       } else {
         slab!.lent++;
-        lend(buf.subarray(p, p + size), releaseOnce(() => this.unlend(slab!)));
+        lend(view(buf, p, p + size), releaseOnce(() => this.unlend(slab!)));
       }
       p = this.rpos;
     }
