@@ -3,6 +3,7 @@ import { decode, encode, encodeVec, peekHeader } from './codec.js';
 import { NinepError } from './errors.js';
 import { nullDir } from './dir.js';
 import { VECTORS } from './test-vectors.js';
+import { view } from './wire.js';
 
 describe('golden vectors', () => {
   const cases = VECTORS.flatMap((v) => v.dialects.map((d) => [`${v.name} (${d})`, v, d] as const));
@@ -140,5 +141,22 @@ test('the Twrite fast path reads every field bit for bit, top bits set', () => {
   for (const [tag, fid, offset] of [[0xffff, 0xffffffff, 2 ** 53 - 1], [0x8001, 0x80000001, 0xffffffff], [0, 0, 0]]) {
     const m = decode(encode({ type: MsgType.Twrite, tag: tag!, fid: fid!, offset: offset!, data }, '9P2000.L'), '9P2000.L');
     expect(m).toEqual({ type: MsgType.Twrite, tag, fid, offset, data });
+  }
+});
+
+test('payloads decoded from a plumbing view are plain Buffers, deep-equal to Buffers', () => {
+  // Frames from the transport are view()s (not Buffer.prototype itself); what decode hands to
+  // users must not be, or assert.deepStrictEqual and toStrictEqual would tell it from a Buffer.
+  const data = Buffer.from('payload');
+  for (const m of [
+    { type: MsgType.Twrite, tag: 1, fid: 2, offset: 3, data },
+    { type: MsgType.Rread, tag: 1, data },
+  ] as const) {
+    const bytes = encode(m, '9P2000.L');
+    const frame = view(Buffer.concat([Buffer.alloc(5), bytes]), 5, 5 + bytes.length);
+    expect(Buffer.isBuffer(frame)).toBe(true);
+    const got = decode(frame, '9P2000.L') as { data: Buffer };
+    expect(Object.getPrototypeOf(got.data)).toBe(Buffer.prototype);
+    expect(got.data).toStrictEqual(data);
   }
 });

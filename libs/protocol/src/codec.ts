@@ -202,7 +202,7 @@ export function decode(frame: Buffer, dialect: Dialect): Fcall {
     // A well-formed Twrite, field by field (the Twrite case of readBody, without its dispatch);
     // anything else about a Twrite goes the generic way, which says what is wrong.
     const offset = get32(frame, 15) * TWO32 + get32(frame, 11);
-    return { type: TWRITE, tag: get16(frame, 5), fid: get32(frame, 7), offset, data: view(frame, TWRITE_HEAD, size) };
+    return { type: TWRITE, tag: get16(frame, 5), fid: get32(frame, 7), offset, data: frame.subarray(TWRITE_HEAD, size) };
   }
   const r = reader;
   r.buf = frame;
