@@ -105,8 +105,8 @@ export class SocketConn implements Conn {
   /** Frame parts queued for the next write, and their total length. */
   private out: Buffer[] = [];
   private outBytes = 0;
-  /** Reserved buffers (see `reserve`) not yet sent, by their memory. */
-  private reservations: Map<ArrayBufferLike, Buffer> | undefined = undefined;
+  /** Reserved buffers (see `reserve`) not yet sent, by their memory: the pool's buffer and the view handed out. */
+  private reservations: Map<ArrayBufferLike, { buf: Buffer; view: Buffer }> | undefined = undefined;
   /** Reserved buffers that are among the queued parts: back to the pool once written. */
   private outReserved: Buffer[] | undefined = undefined;
   /** A flush is due: at the end of the read being handled, or on the next tick. */
@@ -210,25 +210,29 @@ export class SocketConn implements Conn {
    */
   reserve(n: number): Buffer | undefined {
     if (this.isClosed || n < RESERVE_MIN) return undefined;
-    const b = bigBuffers.take(n);
-    (this.reservations ??= new Map()).set(b.buffer, b);
-    return b.subarray(0, n);
+    const buf = bigBuffers.take(n);
+    const view = buf.subarray(0, n);
+    (this.reservations ??= new Map()).set(buf.buffer, { buf, view });
+    return view;
   }
 
-  /** Gives back a Buffer from `reserve` (or a view of it) that was not sent; any other is ignored. */
+  /**
+   * Gives back the very Buffer `reserve` returned, not sent; anything else is ignored — also a
+   * late call for a buffer that was sent, written and has since been handed out again.
+   */
   unreserve(view: Buffer): void {
-    const b = this.reservations?.get(view.buffer);
-    if (b === undefined) return;
+    const r = this.reservations?.get(view.buffer);
+    if (r === undefined || r.view !== view) return;
     this.reservations!.delete(view.buffer);
-    bigBuffers.give(b);
+    bigBuffers.give(r.buf);
   }
 
-  /** `part` is being sent: if it lies in a reserved buffer, that buffer is now the Conn's to recycle. */
-  private takeReserved(reserved: Map<ArrayBufferLike, Buffer>, part: Buffer): void {
-    const b = reserved.get(part.buffer);
-    if (b === undefined) return;
+  /** `part` (the reserved Buffer or a view of it) is being sent: its buffer is now the Conn's to recycle. */
+  private takeReserved(reserved: Map<ArrayBufferLike, { buf: Buffer; view: Buffer }>, part: Buffer): void {
+    const r = reserved.get(part.buffer);
+    if (r === undefined) return;
     reserved.delete(part.buffer);
-    (this.outReserved ??= []).push(b);
+    (this.outReserved ??= []).push(r.buf);
   }
 
   pause(): void {

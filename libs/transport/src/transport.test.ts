@@ -183,6 +183,24 @@ describe.each([
     });
   });
 
+  test('a late unreserve of a sent buffer leaves alone the reservation that reuses its memory', async () => {
+    const [a, b] = await open();
+    if (a.reserve === undefined) return;
+    const rx = collect(b);
+    const sent = a.reserve!(128 << 10)!;
+    sent.fill(1);
+    a.send(encodeVec({ type: MsgType.Twrite, tag: 1, fid: 1, offset: 0, data: sent }, '9P2000.L'));
+    await rx.until(() => rx.frames.length === 1);
+    await new Promise((r) => setImmediate(r)); // the write's callback has given it back
+    const reused = a.reserve!(128 << 10)!;
+    expect(reused.buffer).toBe(sent.buffer);
+    a.unreserve!(sent); // stale: that reservation was sent long ago
+    const other = a.reserve!(128 << 10)!;
+    expect(other.buffer).not.toBe(reused.buffer);
+    a.unreserve!(reused);
+    a.unreserve!(other);
+  });
+
   test('paused at once after start, a Conn stops reading: the sender sees backpressure', async () => {
     const [a, b] = await open();
     if (kind === 'pair') return; // the in-process pair queues without bound by design
