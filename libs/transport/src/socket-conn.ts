@@ -102,8 +102,13 @@ export class SocketConn implements Conn {
   private isClosed = false;
   private closeErr: Error | undefined;
   private drainWaiters: Array<() => void> = [];
-  /** Frame parts queued for the next write, and their total length. */
-  private out: Buffer[] = [];
+  /**
+   * Frame parts queued for the next write (the first `outCount` slots), and their total length.
+   * The list is kept and its slots cleared after each write: a new list per write allocates its
+   * backing store again, and `length = 0` is a runtime call.
+   */
+  private readonly out: Array<Buffer | undefined> = [];
+  private outCount = 0;
   private outBytes = 0;
   /** Reserved buffers (see `reserve`) not yet sent, by their memory: the pool's buffer and the view handed out. */
   private reservations: Map<ArrayBufferLike, { buf: Buffer; view: Buffer }> | undefined = undefined;
@@ -177,13 +182,13 @@ export class SocketConn implements Conn {
   send(frame: Buffer | readonly Buffer[]): boolean {
     if (this.isClosed) return false;
     if (Buffer.isBuffer(frame)) {
-      this.out.push(frame);
+      this.out[this.outCount++] = frame;
       this.outBytes += frame.length;
     } else {
       const reserved = this.reservations;
       for (let i = 0; i < frame.length; i++) {
         const part = frame[i]!;
-        this.out.push(part);
+        this.out[this.outCount++] = part;
         this.outBytes += part.length;
         if (reserved !== undefined && reserved.size > 0) this.takeReserved(reserved, part);
       }
@@ -294,12 +299,18 @@ export class SocketConn implements Conn {
   private flush(): void {
     this.flushDue = false;
     const out = this.out;
-    const n = out.length;
+    const n = this.outCount;
     if (n === 0) return;
     const bytes = this.outBytes;
     this.outBytes = 0;
-    // A new list rather than `out.length = 0`: setting an array's length is a runtime call.
-    this.out = [];
+    this.write(out, n, bytes);
+    // (No write calls back into `send` synchronously: Node defers write callbacks and events.)
+    for (let i = 0; i < n; i++) out[i] = undefined;
+    this.outCount = 0;
+  }
+
+  /** The body of `flush`: the first `n` parts of `out`, `bytes` in all, to the socket. */
+  private write(out: Array<Buffer | undefined>, n: number, bytes: number): void {
     if (this.isClosed) {
       this.outReserved = undefined;
       return;
@@ -347,7 +358,8 @@ export class SocketConn implements Conn {
     if (this.isClosed) return;
     this.isClosed = true;
     this.closeErr = err;
-    this.out = [];
+    this.out.length = 0;
+    this.outCount = 0;
     this.outBytes = 0;
     this.outReserved = undefined;
     this.reservations = undefined;
