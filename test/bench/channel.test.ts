@@ -30,8 +30,9 @@ test('suite channel runs every case and writes its rows and plot', async () => {
     expect(Math.abs((r.idle_cpu_pct_server as number) + (r.idle_cpu_pct_client as number) - (r.idle_cpu_pct as number))).toBeLessThanOrEqual(0.02);
   }
   // a sleeping channel burns next to nothing (0% measured here, also with both CPUs busy);
-  // the bound is generous against a loaded machine but far below a spinning end (~100%)
-  for (const r of rows.filter((x) => /notify|adaptive/.test(x.case))) expect(r.idle_cpu_pct).toBeLessThan(25);
+  // the bound is generous against a loaded machine (a fresh process may still compile in the
+  // background) but far below a spinning end (~100% a side)
+  for (const r of rows.filter((x) => /notify|adaptive/.test(x.case))) expect(r.idle_cpu_pct).toBeLessThan(50);
   // 9P cases: 2 payloads × serial + pipelined; raw floors: serial only
   expect(rows.filter((r) => r.case === 'tcp')).toHaveLength(4);
   expect(rows.filter((r) => r.case === 'raw-sab-wait')).toHaveLength(2);
