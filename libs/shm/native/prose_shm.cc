@@ -30,6 +30,8 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <vector>
+
 namespace {
 
 using v8::Array;
@@ -169,6 +171,16 @@ void CloseFd(const FunctionCallbackInfo<Value>& a) {
   int64_t fd;
   if (!IntArg(a, 0, &fd)) return;
   if (fd >= 0) close(static_cast<int>(fd));
+}
+
+// dupFd(fd) -> a new descriptor (close-on-exec) for the same open file: two threads that share
+// an eventfd each hold their own descriptor, so each can close its own whatever the other does.
+void DupFd(const FunctionCallbackInfo<Value>& a) {
+  int64_t fd;
+  if (!IntArg(a, 0, &fd)) return;
+  int d = fcntl(static_cast<int>(fd), F_DUPFD_CLOEXEC, 0);
+  if (d < 0) return (void)Throw(a.GetIsolate(), errno, "dup");
+  Ret(a, d);
 }
 
 void UnixListen(const FunctionCallbackInfo<Value>& a) {
@@ -328,8 +340,11 @@ class Watcher : public node::ObjectWrap {
   bool closed_ = false;
   Isolate* isolate_ = nullptr;
   Global<Function> cb_;
+  // Descriptors closed once the poll handle is (close(), or the environment's teardown: a
+  // terminated worker thread's doorbells do not outlive it).
+  std::vector<int> owned_;
 
-  // new Watcher(fd, drainEventfd, cb)
+  // new Watcher(fd, drainEventfd, cb[, ownedFds])
   static void New(const FunctionCallbackInfo<Value>& a) {
     Isolate* isolate = a.GetIsolate();
     int64_t fd;
@@ -341,6 +356,16 @@ class Watcher : public node::ObjectWrap {
     w->drain_ = a[1]->BooleanValue(isolate);
     w->isolate_ = isolate;
     w->cb_.Reset(isolate, a[2].As<Function>());
+    if (a.Length() > 3 && a[3]->IsArray()) {
+      Local<Context> ctx = isolate->GetCurrentContext();
+      Local<v8::Array> arr = a[3].As<v8::Array>();
+      for (uint32_t i = 0; i < arr->Length(); i++) {
+        Local<Value> v;
+        if (arr->Get(ctx, i).ToLocal(&v) && v->IsInt32() && v.As<v8::Int32>()->Value() >= 0) {
+          w->owned_.push_back(v.As<v8::Int32>()->Value());
+        }
+      }
+    }
     uv_loop_t* loop = node::GetCurrentEventLoop(isolate);
     int r = uv_poll_init(loop, &w->poll_, w->fd_);
     if (r == 0) {
@@ -350,6 +375,7 @@ class Watcher : public node::ObjectWrap {
     }
     if (r != 0) {
       w->cb_.Reset();
+      w->owned_.clear();  // not taken: the caller still owns them
       delete w;
       isolate->ThrowException(node::UVException(isolate, r, "uv_poll"));
       return;
@@ -388,6 +414,8 @@ class Watcher : public node::ObjectWrap {
 
   static void OnClosed(uv_handle_t* h) {
     Watcher* w = static_cast<Watcher*>(h->data);
+    for (int fd : w->owned_) close(fd);
+    w->owned_.clear();
     if (!w->persistent().IsEmpty()) w->Unref();  // now collectable; ObjectWrap deletes it
   }
 
@@ -422,6 +450,7 @@ NODE_MODULE_INIT(/* exports, module, context */) {
   Method(exports, context, "signal", Signal);
   Method(exports, context, "waitFd", WaitFd);
   Method(exports, context, "closeFd", CloseFd);
+  Method(exports, context, "dupFd", DupFd);
   Method(exports, context, "unixListen", UnixListen);
   Method(exports, context, "unixAccept", UnixAccept);
   Method(exports, context, "unixConnect", UnixConnect);

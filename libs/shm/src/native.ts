@@ -22,12 +22,15 @@ export interface Addon {
   /** Blocks this thread up to `us` µs until the eventfd is readable, and drains it; true if it rang. */
   waitFd(fd: number, us: number): boolean;
   closeFd(fd: number): void;
+  /** A new descriptor for the same open file (absent from addons built before it). */
+  dupFd?(fd: number): number;
   unixListen(path: string, backlog: number): number;
   unixAccept(fd: number): number;
   unixConnect(path: string): number;
   sendMsg(fd: number, buf: Buffer, len: number, fds: number[]): number;
   recvMsg(fd: number, buf: Buffer): number[];
-  Watcher: new (fd: number, drainEventfd: boolean, cb: (status: number) => void) => Watcher;
+  /** `ownedFds` (builds with dupFd): closed once the watcher's poll handle is closed, or at thread teardown. */
+  Watcher: new (fd: number, drainEventfd: boolean, cb: (status: number) => void, ownedFds?: number[]) => Watcher;
 }
 
 /**

@@ -15,9 +15,10 @@ import * as fs from 'node:fs';
 import type { Listener } from '@prose/transport';
 import { threadCpus, shareOneCpu } from './affinity.js';
 import { Endpoint } from './channel.js';
-import { SHM_MODES, ShmConn, type ShmMode, type Signaller } from './conn.js';
+import { SHM_MODES, ShmConn, type ShmMode } from './conn.js';
 import { ShmError } from './errors.js';
 import { checkSegment, initSegment, makeLayout, type Layout } from './layout.js';
+import { FdSignaller } from './fd-signaller.js';
 import { loadAddon, type Addon, type Watcher } from './native.js';
 import type { ShmConnectOptions, ShmListenOptions } from './thread.js';
 
@@ -28,46 +29,6 @@ export function parseShmAddr(addr: string): string {
   const m = /^shm!(.+)$/.exec(addr);
   if (!m || !m[1]!.startsWith('/')) throw new ShmError('invalid', `shm: bad dial string "${addr}": want shm!/path/to/ctl.sock`);
   return m[1]!;
-}
-
-/** Doorbells between processes: eventfds, the own one watched by uv_poll in the event loop. */
-class ProcSignaller implements Signaller {
-  onWake: () => void = () => {};
-  private readonly watcher: Watcher;
-  private closed = false;
-
-  constructor(
-    private readonly addon: Addon,
-    private readonly ownFd: number,
-    private readonly peerFd: number,
-  ) {
-    this.watcher = new addon.Watcher(ownFd, true, () => this.closed || this.onWake());
-    this.watcher.unref(); // the control connection keeps the loop alive, like a socket
-  }
-
-  ringPeer(): void {
-    if (!this.closed) this.addon.signal(this.peerFd);
-  }
-
-  prepare(): number {
-    return 0;
-  }
-
-  wait(): void {
-    // the eventfd is always watched
-  }
-
-  block(_token: number, us: number): boolean {
-    return !this.closed && this.addon.waitFd(this.ownFd, us);
-  }
-
-  close(): void {
-    if (this.closed) return;
-    this.closed = true;
-    this.watcher.close();
-    this.addon.closeFd(this.ownFd);
-    this.addon.closeFd(this.peerFd);
-  }
 }
 
 function closeAll(addon: Addon, fds: number[]): void {
@@ -286,7 +247,7 @@ function acceptProc(addon: Addon, fd: number, addr: string, hello: Record<string
 function makeProcConn(addon: Addon, sab: SharedArrayBuffer, layout: Layout, side: number, bell0: number, bell1: number, mode: ShmMode, spinUs: number | undefined, blockUs: number | undefined, sharedCpu: boolean, addr: string): ShmConn {
   const own = side === 0 ? bell0 : bell1;
   const peer = side === 0 ? bell1 : bell0;
-  const sig = new ProcSignaller(addon, own, peer);
+  const sig = new FdSignaller(addon, own, peer);
   const ep = new Endpoint(sab, layout, side, () => sig.ringPeer());
   const conn = new ShmConn(ep, sig, { mode, spinUs, blockUs, sharedCpu, local: addr, remote: addr });
   sig.onWake = conn.wake;

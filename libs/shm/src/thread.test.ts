@@ -4,7 +4,8 @@
  */
 import * as path from 'node:path';
 import { Worker } from 'node:worker_threads';
-import { listenShmThreads, SHM_MODES, ShmError, type ShmConn, type ShmListenOptions } from './index.js';
+import * as fs from 'node:fs';
+import { listenShmThreads, SHM_MODES, ShmError, haveAddon, type ShmConn, type ShmListenOptions } from './index.js';
 import { FIXTURES, echoAll, makeFrame, pingPong } from './test-util.js';
 
 const workers = new Set<Worker>();
@@ -102,4 +103,46 @@ test('worker.terminate() while it blocks: our Conn closes with peer-gone within 
   expect(Date.now() - t0).toBeLessThan(1000);
   expect((err as ShmError).reason).toBe('peer-gone');
   await l.close();
+});
+
+/** Descriptors open in this process now (all threads share one table). */
+const openFds = () => fs.readdirSync('/proc/self/fd').length;
+
+/** Waits until `pred` holds (a worker's teardown closes its descriptors a little after terminate()). */
+async function eventually(pred: () => boolean, ms = 2000): Promise<boolean> {
+  const end = Date.now() + ms;
+  while (!pred() && Date.now() < end) await new Promise((r) => setTimeout(r, 20));
+  return pred();
+}
+
+describe('eventfd doorbells between threads (with the addon)', () => {
+  const maybe = haveAddon() ? test : test.skip;
+
+  maybe('a channel holds four descriptors, all closed after an orderly close', async () => {
+    const before = openFds();
+    const { l, w, conns } = await withWorker('notify', 8);
+    const during = openFds();
+    expect(await pingPong(conns[0]!, 200)).toBe(200); // (it starts conns[0])
+    const rest = conns.slice(1);
+    const closed = Promise.all(rest.map((x) => new Promise<void>((resolve) => x.start({ frame: () => {}, close: () => resolve() }))));
+    w.postMessage('close');
+    await closed;
+    await l.close();
+    await w.terminate();
+    workers.delete(w);
+    // 8 channels × 4 eventfd descriptors besides what the worker's own loop opened
+    expect(during - before).toBeGreaterThanOrEqual(32);
+    expect(await eventually(() => openFds() <= before)).toBe(true);
+  });
+
+  maybe('worker.terminate() mid-channel: the worker\'s descriptors go with its thread, ours with our Conn', async () => {
+    const before = openFds();
+    const { l, w, conns } = await withWorker('notify', 8);
+    const closed = Promise.all(conns.map((x) => new Promise<void>((resolve) => x.start({ frame: () => {}, close: () => resolve() }))));
+    await w.terminate();
+    workers.delete(w);
+    await closed;
+    await l.close();
+    expect(await eventually(() => openFds() <= before)).toBe(true);
+  });
 });

@@ -1,7 +1,10 @@
 /**
- * Channels between threads of one process: the segment is a SharedArrayBuffer, the doorbells
- * are Atomics.notify/waitAsync on a word of it, and a MessagePort per channel is the liveness
- * signal (its 'close' fires when the other thread closes it or is terminated).
+ * Channels between threads of one process: the segment is a SharedArrayBuffer, and a
+ * MessagePort per channel is the liveness signal (its 'close' fires when the other thread
+ * closes it or is terminated). The doorbells are eventfds watched in each thread's event loop
+ * when the native addon is there for both threads (fd-signaller.ts: a wake-up like any I/O),
+ * else Atomics.notify/waitAsync on a word of the segment (ThreadSignaller; waitAsync's wake-up
+ * goes through V8's task queue and costs 3–4 µs more per round trip).
  */
 import { MessageChannel, type MessagePort } from 'node:worker_threads';
 import type { Listener } from '@prose/transport';
@@ -9,6 +12,7 @@ import { threadCpus, shareOneCpu } from './affinity.js';
 import { Endpoint } from './channel.js';
 import { SHM_MODES, ShmConn, type ShmMode, type Signaller } from './conn.js';
 import { ShmError } from './errors.js';
+import { bellAddon, FdSignaller, threadBells } from './fd-signaller.js';
 import { checkSegment, initSegment, makeLayout, wBell, type Layout, type LayoutOptions } from './layout.js';
 
 type WaitAsync = (ta: Int32Array, index: number, value: number) => { async: boolean; value: Promise<string> | string };
@@ -116,6 +120,8 @@ interface DialMsg {
   cpus: number[];
   port: MessagePort;
   layout: LayoutOptions;
+  /** The dialing thread can use eventfd doorbells (the addon loads there). */
+  fdBells?: boolean;
 }
 
 interface OkMsg {
@@ -126,6 +132,8 @@ interface OkMsg {
   slotSize: number;
   mode: ShmMode;
   cpus: number[];
+  /** The dialer's eventfd doorbells [own, peer], when offered: then they are its to close. */
+  bells?: [number, number];
 }
 
 export interface ShmThreadListener extends Listener {
@@ -189,16 +197,33 @@ function acceptThread(m: DialMsg, opts: ShmListenOptions): ShmConn {
   const sab = new SharedArrayBuffer(layout.size);
   initSegment(sab, layout);
   const cpus = threadCpus();
-  const conn = makeThreadConn(sab, layout, 0, mode, opts.spinUs, undefined, opts.sharedCpu ?? shareOneCpu(cpus, m.cpus ?? []), m.port);
-  const ok: OkMsg = { t: 'ok', sab, ...layoutWords(layout), mode, cpus };
+  // eventfd doorbells when the dialer can use them too; the dialer's pair goes to it in the
+  // reply. (A dialer that has given up by then never closes its pair: two descriptors leak.)
+  const addon = m.fdBells === true ? bellAddon() : undefined;
+  let sig: ThreadSignaller | FdSignaller = new ThreadSignaller(sab, 0);
+  let bells: [number, number] | undefined;
+  if (addon !== undefined) {
+    const [own, theirs] = threadBells(addon);
+    try {
+      sig = new FdSignaller(addon, own[0], own[1]);
+    } catch (err) {
+      for (const fd of theirs) addon.closeFd(fd);
+      throw err;
+    }
+    bells = theirs;
+  }
+  const conn = makeThreadConn(sab, layout, 0, sig, mode, opts.spinUs, undefined, opts.sharedCpu ?? shareOneCpu(cpus, m.cpus ?? []), m.port);
+  const ok: OkMsg = { t: 'ok', sab, ...layoutWords(layout), mode, cpus, bells };
   m.port.postMessage(ok);
   return conn;
 }
 
 const layoutWords = (l: Layout) => ({ ringSize: l.ringSize, slotCount: l.slotCount, slotSize: l.slotSize });
 
-function makeThreadConn(sab: SharedArrayBuffer, layout: Layout, side: number, mode: ShmMode, spinUs: number | undefined, blockUs: number | undefined, sharedCpu: boolean, port: MessagePort): ShmConn {
-  const sig = new ThreadSignaller(sab, side);
+function makeThreadConn(
+  sab: SharedArrayBuffer, layout: Layout, side: number, sig: ThreadSignaller | FdSignaller, mode: ShmMode, spinUs: number | undefined,
+  blockUs: number | undefined, sharedCpu: boolean, port: MessagePort,
+): ShmConn {
   const ep = new Endpoint(sab, layout, side, () => sig.ringPeer());
   const conn = new ShmConn(ep, sig, { mode, spinUs, blockUs, sharedCpu, local: 'shm!thread', remote: 'shm!thread' });
   sig.onWake = conn.wake;
@@ -228,20 +253,36 @@ export function dialShmThread(ctl: MessagePort, opts: ShmConnectOptions = {}): P
       clearTimeout(timer);
       port1.removeAllListeners('close');
       if (r.t !== 'ok') return fail(r.t === 'err' ? r.message : 'bad reply');
+      // The bells are ours from here: closed by the signaller, or now if the dial fails.
+      const bells = Array.isArray(r.bells) && r.bells.length === 2 && addon !== undefined ? r.bells : undefined;
       let layout: Layout;
       try {
         layout = makeLayout(r);
       } catch (err) {
-        return fail((err as Error).message);
+        return failWith(bells, (err as Error).message);
       }
       // (not instanceof: a SharedArrayBuffer from another realm, e.g. a Jest sandbox, is fine)
       if (Object.prototype.toString.call(r.sab) !== '[object SharedArrayBuffer]' || !checkSegment(r.sab, layout)) {
-        return fail('segment does not match its layout');
+        return failWith(bells, 'segment does not match its layout');
+      }
+      let sig: ThreadSignaller | FdSignaller;
+      try {
+        sig = bells !== undefined ? new FdSignaller(addon!, bells[0], bells[1]) : new ThreadSignaller(r.sab, 1);
+      } catch (err) {
+        return fail(`doorbell: ${(err as Error).message}`);
       }
       const sharedCpu = opts.sharedCpu ?? shareOneCpu(cpus, r.cpus ?? []);
-      resolve(makeThreadConn(r.sab, layout, 1, mode, opts.spinUs, opts.blockUs, sharedCpu, port1));
+      resolve(makeThreadConn(r.sab, layout, 1, sig, mode, opts.spinUs, opts.blockUs, sharedCpu, port1));
     });
-    const dial: DialMsg = { t: 'dial', mode, cpus, port: port2, layout: { ringSize: opts.ringSize, slotCount: opts.slotCount, slotSize: opts.slotSize } };
+    function failWith(bells: [number, number] | undefined, why: string) {
+      if (bells !== undefined) for (const fd of bells) addon!.closeFd(fd);
+      fail(why);
+    }
+    const addon = bellAddon();
+    const dial: DialMsg = {
+      t: 'dial', mode, cpus, port: port2, layout: { ringSize: opts.ringSize, slotCount: opts.slotCount, slotSize: opts.slotSize },
+      fdBells: addon !== undefined,
+    };
     ctl.postMessage(dial, [port2]);
   });
 }
