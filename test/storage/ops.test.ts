@@ -64,6 +64,39 @@ describe('storage service, 9P2000.L', () => {
     big.close();
   });
 
+  test('waves of concurrent 1 MiB reads, one sent while the last backs up, each carry their own bytes', async () => {
+    // Over a Unix socket (small kernel buffers, unlike loopback TCP's tens of MiB): waves of 24
+    // concurrent 1 MiB Treads of a file whose every MiB is distinct, their replies read into the
+    // transport's pooled buffers. (The service stops reading while its replies back up, so the
+    // second wave is read once the first is written: the reuse-before-written case itself is
+    // pinned in libs/transport's tests, with a peer that does not read.)
+    const sock = path.join(svc.base, 'big-reads.sock');
+    const own = await startStorage(['--listen', `unix!${sock}`]);
+    const client = await Client.connect(own.addr);
+    try {
+      const mib = 1024 * 1024;
+      const content = Buffer.alloc(24 * mib);
+      for (let i = 0; i < content.length; i += 4) content.writeUInt32LE((i * 2654435761) >>> 0, i);
+      fs.writeFileSync(path.join(own.dir, 'big-reads'), content);
+      const f = await (await (await client.attach({ aname: own.dir })).walk('big-reads')).lopen(L_O_RDONLY);
+      for (let round = 0; round < 2; round++) {
+        const first = Array.from({ length: 24 }, (_, k) => f.read(k * mib, mib));
+        await new Promise((r) => setImmediate(r)); // the first wave's Treads are on their way
+        // Read nothing for a while (this thread busy): the first wave's replies back up in the
+        // service's socket, and the second wave is sent behind them.
+        const until = Date.now() + 300;
+        while (Date.now() < until);
+        const second = Array.from({ length: 24 }, (_, k) => f.read((23 - k) * mib, mib));
+        const [a, b] = await Promise.all([Promise.all(first), Promise.all(second)]);
+        a.forEach((d, k) => expect(d.equals(content.subarray(k * mib, (k + 1) * mib))).toBe(true));
+        b.forEach((d, k) => expect(d.equals(content.subarray((23 - k) * mib, (24 - k) * mib))).toBe(true));
+      }
+    } finally {
+      client.close();
+      await own.stop();
+    }
+  });
+
   test('attach: aname "" and the export path; any other is refused', async () => {
     const c = await Client.connect(svc.addr);
     const a = await c.attach({ aname: '' });
