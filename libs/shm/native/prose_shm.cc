@@ -334,7 +334,7 @@ class Watcher : public node::ObjectWrap {
   }
 
  private:
-  uv_poll_t poll_;
+  uv_poll_t poll_ = {};
   int fd_ = -1;
   bool drain_ = false;
   bool closed_ = false;
@@ -371,12 +371,16 @@ class Watcher : public node::ObjectWrap {
     if (r == 0) {
       w->poll_.data = w;
       r = uv_poll_start(&w->poll_, UV_READABLE | UV_DISCONNECT, OnPoll);
-      if (r != 0) uv_close(reinterpret_cast<uv_handle_t*>(&w->poll_), nullptr);
     }
     if (r != 0) {
       w->cb_.Reset();
       w->owned_.clear();  // not taken: the caller still owns them
-      delete w;
+      if (w->poll_.data == w) {
+        // Initialized: the handle's memory is libuv's until its close callback runs.
+        uv_close(reinterpret_cast<uv_handle_t*>(&w->poll_), [](uv_handle_t* h) { delete static_cast<Watcher*>(h->data); });
+      } else {
+        delete w;
+      }
       isolate->ThrowException(node::UVException(isolate, r, "uv_poll"));
       return;
     }
