@@ -5,7 +5,7 @@
 import { QID_SIZE } from './constants.js';
 import type { Dialect, Dir, Dirent, Qid } from './fcall.js';
 import { Errno, NinepError } from './errors.js';
-import { Reader, Writer, malformed } from './wire.js';
+import { Reader, Writer, malformed, put32 } from './wire.js';
 
 /** Above this an 8-byte readdir cookie is not exact as a number: Dirent.cookie carries it. */
 const MAX_EXACT = BigInt(Number.MAX_SAFE_INTEGER);
@@ -146,14 +146,6 @@ export function putQid(b: Buffer, at: number, q: Qid): void {
 export function put64(b: Buffer, at: number, v: number): void {
   put32(b, at, v % TWO32);
   put32(b, at + 4, Math.floor(v / TWO32));
-}
-
-/** Stores `v` modulo 2^32 little-endian at `at`. */
-export function put32(b: Buffer, at: number, v: number): void {
-  b[at] = v & 0xff;
-  b[at + 1] = (v >>> 8) & 0xff;
-  b[at + 2] = (v >>> 16) & 0xff;
-  b[at + 3] = (v >>> 24) & 0xff;
 }
 
 /**
