@@ -17,7 +17,7 @@
  *   server answering at once) reads every request into the same, warm memory; a slab with lent
  *   frames left in it is set aside and reused once they are released. A frame up to half a
  *   slab is read on in the slab; a bigger one that a read left incomplete moves to a staging
- *   buffer, reused in the same way.
+ *   buffer from the process's pool of big buffers (`bigBuffers`), back there once released.
  *
  * Why lend: much of the cost of a frame is the kernel writing it into memory that is not in
  * cache, as fresh memory is (a 64 KiB exchange costs the receiving process about 10 µs less CPU
@@ -100,8 +100,6 @@ export class SlabReader {
   private bigHave = 0;
   /** The last frame was big: begin the next one with a short read (PROBE_READ). */
   private afterBig = false;
-  /** Where staging buffers come from and go back to: the process's pool of big buffers. */
-  private readonly stages = bigBuffers;
 
   constructor(maxFrame = DEFAULT_MAX_FRAME) {
     this.maxFrame = maxFrame;
@@ -133,7 +131,7 @@ export class SlabReader {
       const stage = this.stage;
       this.big = this.stage = undefined;
       this.afterBig = true;
-      if (stage !== undefined && this.lend !== undefined) this.lend(big, releaseOnce(() => this.stages.give(stage)));
+      if (stage !== undefined && this.lend !== undefined) this.lend(big, releaseOnce(() => bigBuffers.give(stage)));
       else onFrame(big);
       return;
     }
@@ -203,7 +201,7 @@ export class SlabReader {
    * when lending, else to a buffer of its own. Returns where its next read goes.
    */
   private moveBig(size: number, have: number, lending: boolean): Buffer {
-    const stage = lending ? this.stages.take(size) : undefined;
+    const stage = lending ? bigBuffers.take(size) : undefined;
     const big = stage !== undefined ? stage.subarray(0, size) : Buffer.allocUnsafe(size);
     this.buf.copy(big, 0, this.rpos, this.wpos);
     // Those slab bytes were never handed on: the next read may go there again.
