@@ -69,3 +69,29 @@ test('a null-file Twrite round trip costs a few µs of server CPU, and its paylo
   console.log(`null Twrite 1 KiB: ${us.toFixed(2)} µs of server CPU per round trip`);
   expect(us).toBeLessThan(50);
 });
+
+test('walks and clunks of a tree that answers at once are answered in the same turn (no microtask, no tick)', async () => {
+  const c = new LoopConn();
+  new Server(new Tree(dir('/', [dir('a', [file('b', { read: () => Buffer.alloc(0) })])])), { logger: silentLogger }).serve(c);
+  const d = '9P2000.L';
+  c.handler.frame(encode({ type: MsgType.Tversion, tag: 0xffff, msize: 65560, version: d }, d));
+  await tick();
+  c.handler.frame(encode({ type: MsgType.Tattach, tag: 1, fid: 0, afid: NOFID, uname: 'u', aname: '', nUname: 0 }, d));
+  await tick();
+  const sync = (t: Parameters<typeof encode>[0]): Buffer => {
+    const before = c.replies;
+    c.handler.frame(encode(t, d));
+    expect(c.replies).toBe(before + 1);
+    const last = c.last!;
+    return Buffer.isBuffer(last) ? last : Buffer.concat(last);
+  };
+  expect(sync({ type: MsgType.Twalk, tag: 2, fid: 0, newfid: 1, wname: [] })[4]).toBe(MsgType.Rwalk);
+  const two = sync({ type: MsgType.Twalk, tag: 3, fid: 0, newfid: 2, wname: ['a', 'b'] });
+  expect([two[4], two.readUInt16LE(7)]).toEqual([MsgType.Rwalk, 2]);
+  // A partial walk answers the qids walked so far, at once too; newfid 3 is not created.
+  const part = sync({ type: MsgType.Twalk, tag: 4, fid: 0, newfid: 3, wname: ['a', 'nope'] });
+  expect([part[4], part.readUInt16LE(7)]).toEqual([MsgType.Rwalk, 1]);
+  expect(sync({ type: MsgType.Tclunk, tag: 5, fid: 3 })[4]).toBe(MsgType.Rlerror);
+  expect(sync({ type: MsgType.Tclunk, tag: 6, fid: 2 })[4]).toBe(MsgType.Rclunk);
+  expect(sync({ type: MsgType.Tclunk, tag: 7, fid: 1 })[4]).toBe(MsgType.Rclunk);
+});
