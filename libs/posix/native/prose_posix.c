@@ -10,6 +10,9 @@
 //   pwritePieces(fd, buf, offset, piece, cb)  -> undefined; in the thread pool, writes buf at offset
 //                                                in pwrite(2) calls of at most `piece` bytes, then
 //                                                cb(errno or 0, bytes written) on the event loop
+//   openat(dirfd, name, flags, mode)          -> descriptor | -errno (O_CLOEXEC added, as Node does)
+//   unlinkat(dirfd, name, flags)              -> 0 | -errno (flags: AT_REMOVEDIR for a directory)
+//   mkdirat(dirfd, name, mode)                -> 0 | -errno
 //
 // `target` is a path (string) or an open descriptor (number: the f* call). With a path,
 // `nofollow` picks the l* call. Failures of the system call come back as negative errno
@@ -21,9 +24,11 @@
 #include <node_api.h>
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/xattr.h>
 #include <unistd.h>
@@ -385,6 +390,73 @@ static napi_value PwritePieces(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
+// ---- calls relative to a directory descriptor --------------------------------------------------
+
+// Reads the (dirfd, name) pair of an *at call: 0 with a TypeError thrown on a bad argument type,
+// -errno for a name the kernel could not take (too long, an embedded NUL), 1 when usable.
+static int get_at(napi_env env, napi_value vfd, napi_value vname, int32_t* dirfd, char* name, size_t cap) {
+  napi_valuetype ty;
+  napi_typeof(env, vname, &ty);
+  if (napi_get_value_int32(env, vfd, dirfd) != napi_ok || ty != napi_string) {
+    type_error(env, "(directory descriptor, name) expected");
+    return 0;
+  }
+  size_t len;
+  napi_get_value_string_utf8(env, vname, name, cap, &len);
+  if (len >= cap - 1) return -ENAMETOOLONG;
+  if (strlen(name) != len) return -EINVAL;
+  return 1;
+}
+
+// PATH_MAX: a name is one component (at most NAME_MAX bytes, or ENAMETOOLONG from the kernel),
+// but a longer one must reach the kernel to get that answer rather than be cut.
+#define AT_NAME_CAP 4097
+
+static napi_value OpenAt(napi_env env, napi_callback_info info) {
+  size_t argc = 4;
+  napi_value a[4];
+  napi_get_cb_info(env, info, &argc, a, NULL, NULL);
+  if (argc < 4) return type_error(env, "openat(dirfd, name, flags, mode) expected");
+  int32_t dirfd, flags, mode;
+  char name[AT_NAME_CAP];
+  int ok = get_at(env, a[0], a[1], &dirfd, name, sizeof name);
+  if (ok == 0) return NULL;
+  if (napi_get_value_int32(env, a[2], &flags) != napi_ok || napi_get_value_int32(env, a[3], &mode) != napi_ok) {
+    return type_error(env, "openat(dirfd, name, flags, mode) expected");
+  }
+  if (ok < 0) return num(env, ok);
+  int fd = openat(dirfd, name, flags | O_CLOEXEC, (mode_t)mode);
+  return num(env, fd < 0 ? -errno : fd);
+}
+
+static napi_value UnlinkAt(napi_env env, napi_callback_info info) {
+  size_t argc = 3;
+  napi_value a[3];
+  napi_get_cb_info(env, info, &argc, a, NULL, NULL);
+  if (argc < 3) return type_error(env, "unlinkat(dirfd, name, flags) expected");
+  int32_t dirfd, flags;
+  char name[AT_NAME_CAP];
+  int ok = get_at(env, a[0], a[1], &dirfd, name, sizeof name);
+  if (ok == 0) return NULL;
+  if (napi_get_value_int32(env, a[2], &flags) != napi_ok) return type_error(env, "unlinkat(dirfd, name, flags) expected");
+  if (ok < 0) return num(env, ok);
+  return num(env, unlinkat(dirfd, name, flags) < 0 ? -errno : 0);
+}
+
+static napi_value MkdirAt(napi_env env, napi_callback_info info) {
+  size_t argc = 3;
+  napi_value a[3];
+  napi_get_cb_info(env, info, &argc, a, NULL, NULL);
+  if (argc < 3) return type_error(env, "mkdirat(dirfd, name, mode) expected");
+  int32_t dirfd, mode;
+  char name[AT_NAME_CAP];
+  int ok = get_at(env, a[0], a[1], &dirfd, name, sizeof name);
+  if (ok == 0) return NULL;
+  if (napi_get_value_int32(env, a[2], &mode) != napi_ok) return type_error(env, "mkdirat(dirfd, name, mode) expected");
+  if (ok < 0) return num(env, ok);
+  return num(env, mkdirat(dirfd, name, (mode_t)mode) < 0 ? -errno : 0);
+}
+
 static napi_value Init(napi_env env, napi_value exports) {
   napi_property_descriptor props[] = {
     {"getxattr", NULL, GetXattr, NULL, NULL, NULL, napi_enumerable, NULL},
@@ -394,6 +466,9 @@ static napi_value Init(napi_env env, napi_value exports) {
     {"getdents", NULL, Getdents, NULL, NULL, NULL, napi_enumerable, NULL},
     {"readdir", NULL, ReadDir, NULL, NULL, NULL, napi_enumerable, NULL},
     {"pwritePieces", NULL, PwritePieces, NULL, NULL, NULL, napi_enumerable, NULL},
+    {"openat", NULL, OpenAt, NULL, NULL, NULL, napi_enumerable, NULL},
+    {"unlinkat", NULL, UnlinkAt, NULL, NULL, NULL, napi_enumerable, NULL},
+    {"mkdirat", NULL, MkdirAt, NULL, NULL, NULL, napi_enumerable, NULL},
   };
   napi_define_properties(env, exports, sizeof props / sizeof props[0], props);
   return exports;

@@ -1,8 +1,9 @@
 /**
  * @prose/posix — the Linux calls Node lacks, through a small native addon: extended attributes
  * (get, list, set, remove; on a path, on a path without following, on a descriptor),
- * getdents64 batches with inode numbers and types, and big writes in pieces off the event loop. Without the addon every call throws a
- * PosixError (ENOSYS) that says how to build it; `havePosix()` tells beforehand.
+ * getdents64 batches with inode numbers and types, big writes in pieces off the event loop, and
+ * openat/unlinkat/mkdirat (calls relative to a directory descriptor). Without the addon every
+ * call throws a PosixError (ENOSYS) that says how to build it; `havePosix()` tells beforehand.
  */
 export { PosixError } from './errors.js';
 export { havePosix } from './native.js';
@@ -11,6 +12,7 @@ export {
   listxattrRaw, setxattr, lsetxattr, fsetxattr, removexattr, lremovexattr, fremovexattr,
 } from './xattr.js';
 export { pwritePieces, WRITE_PIECE } from './write.js';
+export { AT_REMOVEDIR, mkdirat, openat, unlinkat } from './at.js';
 export {
   getdents, readDirectory, readDirectoryJoined, readDirents, DENTS_BUF, type DirEntries, type DirEntriesJoined, type Dirent64,
 } from './dents.js';

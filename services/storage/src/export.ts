@@ -37,7 +37,7 @@ import type { Awaitable, Fid, LockArgs, Logger, Req, Srv } from '@prose/server';
 import { Names, QidPaths, attrOf, dirOf, hostOpenFlags, qidOf } from './attrs.js';
 import { DirCache, type Listing } from './dirlist.js';
 import { LockTable, lengthOf, rangeOf } from './locks.js';
-import { Handle, HandleRegistry, O_DIRECTORY, O_NOFOLLOW, O_PATH, at, checkComponent } from './sandbox.js';
+import { Handle, HandleRegistry, O_DIRECTORY, O_NOFOLLOW, O_PATH, at, checkComponent, mkdirIn, openIn, unlinkIn } from './sandbox.js';
 import { MAY_EXEC, MAY_READ, MAY_WRITE, UidPolicy, isOwner, mayAccess, mayDelete, type Perm, type User } from './uidmap.js';
 
 const S_ISGID = 0o2000;
@@ -287,7 +287,7 @@ export class StorageExport implements Srv<FidState> {
 
   /** A new Handle for `name` in directory `dir` (O_PATH, not following a symlink there). */
   private lookup(dir: Handle, name: string): [Handle, fs.BigIntStats] {
-    const fd = fs.openSync(at(dir.fd, name), O_PATH | O_NOFOLLOW);
+    const fd = openIn(dir.fd, name, O_PATH | O_NOFOLLOW);
     try {
       const st = fstat(fd);
       return [new Handle(this.handles, fd, st, dir, name), st];
@@ -312,7 +312,7 @@ export class StorageExport implements Srv<FidState> {
   /** ".." of a directory: the root stays the root; elsewhere the kernel's parent of the pinned directory. */
   private parentOf(h: Handle): [Handle, fs.BigIntStats] {
     if (this.isRoot(h)) return [this.root.retain(), fstat(this.root.fd)];
-    const fd = fs.openSync(at(h.fd, '..'), O_PATH | O_DIRECTORY);
+    const fd = openIn(h.fd, '..', O_PATH | O_DIRECTORY);
     try {
       const st = fstat(fd);
       if (st.ino === this.root.ino && st.dev === this.root.dev) {
@@ -491,7 +491,7 @@ export class StorageExport implements Srv<FidState> {
     const hflags = (hostOpenFlags(lflags) | fs.constants.O_CREAT | O_NOFOLLOW) & ~O_DIRECTORY;
     const chown = u !== undefined && !existed ? [u.uid, this.newGid(u, dst, gid)] as const : undefined;
     if (this.pool) return this.createPooled(fid, s, dir, name, hflags, mode, lflags, chown);
-    const fd = fs.openSync(at(dir.fd, name), hflags, mode);
+    const fd = openIn(dir.fd, name, hflags, mode);
     try {
       if (chown !== undefined) fs.fchownSync(fd, chown[0], chown[1]);
       return this.created(s, dir, name, fd, fstat(fd), lflags);
@@ -583,7 +583,7 @@ export class StorageExport implements Srv<FidState> {
     nameCheck(name);
     const s = this.fileOf(dfid);
     const dst = this.need(s.user, s.h.fd, MAY_WRITE | MAY_EXEC);
-    fs.mkdirSync(at(s.h.fd, name), mode & 0o7777);
+    mkdirIn(s.h.fd, name, mode & 0o7777);
     return this.made(s.h, name, s.user, dst, gid, true);
   }
 
@@ -628,7 +628,7 @@ export class StorageExport implements Srv<FidState> {
     const dst = this.need(s.user, dir.fd, MAY_WRITE | MAY_EXEC);
     if (lstatOrNull(at(dir.fd, name)) !== undefined) throw err(Errno.EEXIST);
     if (t === S_IFIFO) await runMkfifo(`/proc/${process.pid}/fd/${dir.fd}/${name}`, mode);
-    else fs.closeSync(fs.openSync(at(dir.fd, name), fs.constants.O_CREAT | fs.constants.O_EXCL | fs.constants.O_WRONLY | O_NOFOLLOW, mode & 0o7777));
+    else fs.closeSync(openIn(dir.fd, name, fs.constants.O_CREAT | fs.constants.O_EXCL | fs.constants.O_WRONLY | O_NOFOLLOW, mode & 0o7777));
     return this.made(dir, name, s.user, dst, gid, false);
   }
 
@@ -845,12 +845,8 @@ export class StorageExport implements Srv<FidState> {
 
   /** rmdir or unlink `name` in `dir`: now, or through the thread pool (the directory held meanwhile). */
   private removeEntry(dir: Handle, name: string, isDir: boolean): Awaitable<void> {
+    if (!this.pool) return unlinkIn(dir.fd, name, isDir);
     const p = at(dir.fd, name);
-    if (!this.pool) {
-      if (isDir) fs.rmdirSync(p);
-      else fs.unlinkSync(p);
-      return;
-    }
     dir.retain();
     return (isDir ? pooled.rmdir(p) : pooled.unlink(p)).finally(() => dir.release());
   }

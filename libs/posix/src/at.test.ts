@@ -1,0 +1,78 @@
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { AT_REMOVEDIR, PosixError, mkdirat, openat, unlinkat } from './index.js';
+
+const O_PATH = 0o10000000;
+let base: string;
+let dirfd: number;
+beforeEach(() => {
+  base = fs.mkdtempSync(path.join(os.tmpdir(), 'prose-at-'));
+  fs.mkdirSync(path.join(base, 'd'));
+  dirfd = fs.openSync(path.join(base, 'd'), O_PATH | fs.constants.O_DIRECTORY);
+});
+afterEach(() => {
+  fs.closeSync(dirfd);
+  fs.rmSync(base, { recursive: true, force: true });
+});
+
+test('openat creates and opens in the directory of the descriptor, which stays pinned when renamed', () => {
+  // The directory moves: the descriptor still names it, a path would not.
+  fs.renameSync(path.join(base, 'd'), path.join(base, 'moved'));
+  const fd = openat(dirfd, 'f', fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_EXCL, 0o640);
+  try {
+    fs.writeSync(fd, 'hello');
+    expect(fs.fstatSync(fd).mode & 0o777).toBe(0o640 & ~process.umask());
+  } finally {
+    fs.closeSync(fd);
+  }
+  expect(fs.readFileSync(path.join(base, 'moved', 'f'), 'utf8')).toBe('hello');
+  // O_CLOEXEC is always added.
+  const r = openat(dirfd, 'f', fs.constants.O_RDONLY);
+  try {
+    const flags = fs.readFileSync(`/proc/self/fdinfo/${r}`, 'utf8').match(/flags:\s+(\d+)/)![1]!;
+    expect(parseInt(flags, 8) & 0o2000000).toBe(0o2000000);
+  } finally {
+    fs.closeSync(r);
+  }
+});
+
+test('errors come back as PosixError with the errno name: ENOENT, EEXIST, ELOOP, ENAMETOOLONG, EBADF, EINVAL', () => {
+  const code = (f: () => unknown) => {
+    try {
+      f();
+    } catch (e) {
+      expect(e).toBeInstanceOf(PosixError);
+      return (e as PosixError).code;
+    }
+    return 'no error';
+  };
+  fs.writeFileSync(path.join(base, 'd', 'x'), '');
+  fs.symlinkSync('/etc/passwd', path.join(base, 'd', 'link'));
+  expect(code(() => openat(dirfd, 'none', fs.constants.O_RDONLY))).toBe('ENOENT');
+  expect(code(() => openat(dirfd, 'x', fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_EXCL))).toBe('EEXIST');
+  expect(code(() => openat(dirfd, 'link', fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW))).toBe('ELOOP');
+  expect(code(() => openat(dirfd, 'n'.repeat(256), fs.constants.O_RDONLY))).toBe('ENAMETOOLONG');
+  expect(code(() => openat(dirfd, 'n'.repeat(5000), fs.constants.O_RDONLY))).toBe('ENAMETOOLONG');
+  expect(code(() => openat(dirfd, 'a\0b', fs.constants.O_RDONLY))).toBe('EINVAL');
+  expect(code(() => openat(-1, 'x', fs.constants.O_RDONLY))).toBe('EBADF');
+  expect(code(() => unlinkat(dirfd, 'none'))).toBe('ENOENT');
+  expect(() => openat('x' as unknown as number, 'x', 0)).toThrow(/descriptor, name\) expected/);
+});
+
+test('unlinkat removes files and, with AT_REMOVEDIR, empty directories; mkdirat makes them', () => {
+  mkdirat(dirfd, 'sub', 0o750);
+  expect(fs.statSync(path.join(base, 'd', 'sub')).isDirectory()).toBe(true);
+  fs.writeFileSync(path.join(base, 'd', 'sub', 'f'), '');
+  const subfd = fs.openSync(path.join(base, 'd', 'sub'), O_PATH);
+  try {
+    expect(() => unlinkat(dirfd, 'sub', AT_REMOVEDIR)).toThrow(expect.objectContaining({ code: 'ENOTEMPTY' }));
+    expect(() => unlinkat(dirfd, 'sub')).toThrow(expect.objectContaining({ code: 'EISDIR' }));
+    unlinkat(subfd, 'f');
+  } finally {
+    fs.closeSync(subfd);
+  }
+  unlinkat(dirfd, 'sub', AT_REMOVEDIR);
+  expect(fs.readdirSync(path.join(base, 'd'))).toEqual([]);
+  expect(() => mkdirat(dirfd, '..', 0o700)).toThrow(expect.objectContaining({ code: 'EEXIST' }));
+});
