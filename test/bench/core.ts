@@ -25,7 +25,11 @@ export type CoreCase = (typeof CORE_CASES)[number];
 
 export interface CoreOptions {
   iterations?: number;
-  /** Round trips before the first measured run of each configuration (default min(2000, iterations)). */
+  /**
+   * Round trips each case makes before anything is measured, over every payload, one at a time
+   * and pipelined (default min(20000, 2 × iterations)); each measured run also follows a tenth
+   * of `iterations` of its own configuration.
+   */
   warmup?: number;
   /** Measured runs of each configuration; a row is their median (default 3). */
   reps?: number;
@@ -170,13 +174,17 @@ function rowOf(c: CoreCase, mode: string, size: number, placement: Placement, ru
  * than on whichever ran then. Each configuration is measured `reps` times; a row gives the median
  * of the runs' p50, p99 and ops/s, the spread of the p50s (`p50_min_us`, `p50_max_us`) and the
  * CPU time per round trip of the driver (`client_cpu_us`) and of the peer (`server_cpu_us`),
- * which is what the other load on a shared machine disturbs least. The first run of each
- * configuration follows `warmup` round trips (so the JIT has compiled both ends' hot paths);
- * later runs follow a tenth of that (caches, not compilation).
+ * which is what the other load on a shared machine disturbs least. Before the first run, every
+ * case makes `warmup` round trips over all payloads and modes: a new Node process (the driver,
+ * a Node peer) runs its first seconds slower — JIT tiers, young-generation resizing — and with
+ * 2,000 round trips of warm-up the first run of every case, diod's and raw-tcp's included
+ * (through the shared driver), read 15–25% below the later ones. Each run then follows a tenth
+ * of `iterations` of its own configuration (caches).
  */
 export async function runCore(opts: CoreOptions = {}): Promise<Row[]> {
   const n = opts.iterations ?? 10000;
-  const warmup = opts.warmup ?? Math.min(2000, n);
+  const warmup = opts.warmup ?? Math.min(20000, 2 * n);
+  const runWarmup = Math.ceil(n / 10);
   const reps = Math.max(1, opts.reps ?? 3);
   const payloads = opts.payloads ?? [64, 1024, 8192, 65536];
   const placements = opts.placements ?? ['same-cpu', 'unpinned'];
@@ -193,6 +201,13 @@ export async function runCore(opts: CoreOptions = {}): Promise<Row[]> {
     const runs = new Map<string, Run[]>();
     try {
       for (const c of cases) targets.set(c, await connect(c, peers));
+      const per = Math.ceil(warmup / (payloads.length * modes.length));
+      for (const c of cases) {
+        const t = targets.get(c)!;
+        for (const size of payloads) {
+          for (const [, d] of modes) await measure(t, Buffer.alloc(Math.min(size, t.maxPayload), 0x5a), per, d);
+        }
+      }
       for (let rep = 0; rep < reps; rep++) {
         for (const size of payloads) {
           for (const [mode, d] of modes) {
@@ -200,7 +215,7 @@ export async function runCore(opts: CoreOptions = {}): Promise<Row[]> {
               const c = cases[(k + rep) % cases.length]!;
               const t = targets.get(c)!;
               const payload = Buffer.alloc(Math.min(size, t.maxPayload), 0x5a);
-              await measure(t, payload, rep === 0 ? warmup : Math.ceil(warmup / 10), d);
+              await measure(t, payload, runWarmup, d);
               const c0 = processCpuNs('self'), s0 = t.pid !== undefined ? processCpuNs(t.pid) : undefined;
               const { samples, wallNs } = await measure(t, payload, n, d);
               const c1 = processCpuNs('self'), s1 = t.pid !== undefined ? processCpuNs(t.pid) : undefined;
