@@ -6,7 +6,7 @@
 import { HEADER_SIZE, MSG_NAMES, MsgType } from './constants.js';
 import { readDir, writeDir } from './dir.js';
 import type { Dialect, Fcall, Qid } from './fcall.js';
-import { Reader, Writer, get16, get32, malformed, put16, put32, view } from './wire.js';
+import { MAX_EXACT, Reader, Writer, get16, get32, malformed, put16, put32, put64, view } from './wire.js';
 
 const scratch = new Writer(64 * 1024);
 /**
@@ -28,7 +28,6 @@ const TWRITE_HEAD = 23;
 const RWRITE_SIZE = 11;
 const TWO32 = 0x1_0000_0000;
 /** Above this an 8-byte readdir cookie is not exact as a number. */
-const MAX_EXACT = BigInt(Number.MAX_SAFE_INTEGER);
 
 /**
  * Encodes a message into one frame (size[4] type[1] tag[2] body). Copies the payload once;
@@ -64,8 +63,7 @@ export function encodeVec(f: Fcall, dialect: Dialect): Buffer[] {
     b[start + 4] = TWRITE;
     put16(b, start + 5, f.tag);
     put32(b, start + 7, f.fid);
-    put32(b, start + 11, f.offset % TWO32);
-    put32(b, start + 15, Math.floor(f.offset / TWO32));
+    put64(b, start + 11, f.offset);
     put32(b, start + 19, data.length);
     w.pos = start + TWRITE_HEAD;
     const head = view(b, start, start + TWRITE_HEAD);

@@ -5,11 +5,9 @@
 import { QID_SIZE } from './constants.js';
 import type { Dialect, Dir, Dirent, Qid } from './fcall.js';
 import { Errno, NinepError } from './errors.js';
-import { Reader, Writer, malformed, put32 } from './wire.js';
+import { MAX_EXACT, Reader, Writer, malformed, put64, putQid } from './wire.js';
 
 /** Above this an 8-byte readdir cookie is not exact as a number: Dirent.cookie carries it. */
-const MAX_EXACT = BigInt(Number.MAX_SAFE_INTEGER);
-const TWO32 = 0x1_0000_0000;
 
 /** Writes one stat record, including its leading size[2]. */
 export function writeDir(w: Writer, d: Dir, dialect: Dialect): void {
@@ -133,20 +131,6 @@ export function putDirent(b: Buffer, at: number, e: Dirent): number {
   return at + DIRENT_HEAD + n;
 }
 
-/** Stores qid `q` at `at` (room checked by the caller). */
-export function putQid(b: Buffer, at: number, q: Qid): void {
-  b[at] = q.type;
-  put32(b, at + 1, q.version);
-  const p = q.path;
-  if (p >= 0n && p <= MAX_EXACT) put64(b, at + 5, Number(p));
-  else b.writeBigUInt64LE(BigInt.asUintN(64, p), at + 5);
-}
-
-/** Stores `v` (an integer in [0, 2^53)) as a little-endian u64 at `at`. */
-export function put64(b: Buffer, at: number, v: number): void {
-  put32(b, at, v % TWO32);
-  put32(b, at + 4, Math.floor(v / TWO32));
-}
 
 /**
  * The bytes of the whole dirents at the start of `data` (an Rreaddir payload) that fit in

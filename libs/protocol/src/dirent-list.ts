@@ -3,9 +3,9 @@
  * of whole entries of it (no per-reply encoding, no per-entry objects).
  */
 import { QID_SIZE } from './constants.js';
-import { DIRENT_HEAD, putDirent, putQid } from './dir.js';
+import { DIRENT_HEAD, putDirent } from './dir.js';
 import type { Dirent, Qid } from './fcall.js';
-import { Reader } from './wire.js';
+import { Reader, putQid } from './wire.js';
 
 /**
  * Dirents encoded back to back, with the byte offset of each. Entries are appended (`push`,
