@@ -127,8 +127,13 @@ describe('malformed frames are rejected with EPROTO', () => {
 test('64-bit fields keep their value past 2^32, qid paths all 64 bits', () => {
   const f = { type: MsgType.Tread, tag: 1, fid: 1, offset: 2 ** 52 + 3, count: 1 } as const;
   expect(decode(encode(f, '9P2000'), '9P2000')).toEqual(f);
-  const r = { type: MsgType.Rattach, tag: 1, qid: { type: 0, version: 0, path: 0xffffffffffffffffn } } as const;
-  expect(decode(encode(r, '9P2000'), '9P2000')).toEqual(r);
+  // Paths around 2^53, where the codec switches between number and bigint arithmetic.
+  for (const path of [0n, 1n, 0xffffffffn, 0x1_0000_0000n, 2n ** 53n - 1n, 2n ** 53n, 2n ** 53n + 1n, 2n ** 63n, 0xffffffffffffffffn]) {
+    const r = { type: MsgType.Rattach, tag: 1, qid: { type: 0, version: 0, path } } as const;
+    const bytes = encode(r, '9P2000');
+    expect(bytes.readBigUInt64LE(7 + 5)).toBe(path);
+    expect(decode(bytes, '9P2000')).toEqual(r);
+  }
 });
 
 test('peekHeader reads type and tag without decoding', () => {

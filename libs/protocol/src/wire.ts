@@ -30,16 +30,19 @@ export class Reader {
     return this.buf[this.pos++]!;
   }
 
+  // Fixed-width fields are read with get16/get32 after `need` has checked the room: Buffer's
+  // readUInt*LE would check it again, per field.
+
   u16(): number {
     this.need(2);
-    const v = this.buf.readUInt16LE(this.pos);
+    const v = get16(this.buf, this.pos);
     this.pos += 2;
     return v;
   }
 
   u32(): number {
     this.need(4);
-    const v = this.buf.readUInt32LE(this.pos);
+    const v = get32(this.buf, this.pos);
     this.pos += 4;
     return v;
   }
@@ -47,8 +50,8 @@ export class Reader {
   /** An 8-byte field as a number (exact up to 2^53). */
   u64(): number {
     this.need(8);
-    const lo = this.buf.readUInt32LE(this.pos);
-    const hi = this.buf.readUInt32LE(this.pos + 4);
+    const lo = get32(this.buf, this.pos);
+    const hi = get32(this.buf, this.pos + 4);
     this.pos += 8;
     return hi * TWO32 + lo;
   }
@@ -82,7 +85,9 @@ export class Reader {
     const b = this.buf;
     const p = this.pos;
     this.pos += QID_SIZE;
-    return { type: b[p]!, version: b.readUInt32LE(p + 1), path: b.readBigUInt64LE(p + 5) };
+    // The path from a number when below 2^53 (one bigint made, not readBigUInt64LE's three).
+    const lo = get32(b, p + 5), hi = get32(b, p + 9);
+    return { type: b[p]!, version: get32(b, p + 1), path: hi < 0x20_0000 ? BigInt(hi * TWO32 + lo) : b.readBigUInt64LE(p + 5) };
   }
 
   /** Throws unless every byte was consumed: a message must fill its frame exactly. */
