@@ -5,7 +5,7 @@
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { promises as fsp } from 'node:fs';
-import { CORE_CASES, ratios, runCore } from './core.js';
+import { CORE_CASES, coreTargets, ratios, runCore } from './core.js';
 import { table, writeResults } from './stats.js';
 import { haveDiod } from '../support/diod.js';
 
@@ -23,6 +23,12 @@ test('suite core runs every case and mode and writes its JSON rows', async () =>
   }
   expect(new Set(rows.map((r) => r.case))).toEqual(new Set(cases));
   expect(ratios(rows, 'prose-tcp', 'raw-tcp')).toHaveLength(4);
+  if (haveDiod()) {
+    // One target line per mode and payload, three checks each, and the count.
+    const lines = coreTargets(rows);
+    expect(lines.filter((l) => / B {2}p50 vs diod ×[\d.]+ [✓✗], ops\/s ×[\d.]+ [✓✗], p50 vs raw ×[\d.]+ [✓✗]$/.test(l))).toHaveLength(4);
+    expect(lines).toContainEqual(expect.stringMatching(/^ {2}same-cpu: \d+ of 12 met$/));
+  }
   expect(table(rows).split('\n')).toHaveLength(rows.length + 2);
 
   const dir = await fsp.mkdtemp(path.join(os.tmpdir(), 'prose-bench-out-'));

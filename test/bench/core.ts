@@ -252,3 +252,28 @@ export function ratios(rows: Row[], a: string, b: string): Array<{ placement: st
     p50_ratio: round(r.p50_us / o.p50_us, 2), ops_ratio: round(r.ops_per_s / o.ops_per_s, 2),
   }));
 }
+
+/**
+ * The issue's targets, row by row: prose-tcp at least as fast as diod-tcp (p50 no higher, ops/s
+ * no lower) and its p50 within 1.2× raw-tcp's, per placement, mode and payload, each marked met
+ * or missed, with a count per placement.
+ */
+export function coreTargets(rows: Row[]): string[] {
+  const vsDiod = ratios(rows, 'prose-tcp', 'diod-tcp');
+  const vsRaw = ratios(rows, 'prose-tcp', 'raw-tcp');
+  const out = ['', 'targets: prose-tcp p50 ≤ diod-tcp and ops/s ≥ diod-tcp, p50 ≤ 1.2 × raw-tcp (✓ met, ✗ missed):'];
+  const mark = (ok: boolean) => (ok ? '✓' : '✗');
+  for (const placement of [...new Set(vsDiod.map((r) => r.placement))]) {
+    let met = 0, all = 0;
+    for (const d of vsDiod.filter((r) => r.placement === placement)) {
+      const w = vsRaw.find((r) => r.placement === placement && r.mode === d.mode && r.payload === d.payload);
+      const checks = [d.p50_ratio <= 1, d.ops_ratio >= 1, ...(w !== undefined ? [w.p50_ratio <= 1.2] : [])];
+      met += checks.filter(Boolean).length;
+      all += checks.length;
+      const raw = w !== undefined ? `, p50 vs raw ×${w.p50_ratio} ${mark(w.p50_ratio <= 1.2)}` : '';
+      out.push(`  ${placement.padEnd(9)} ${d.mode.padEnd(11)} ${String(d.payload).padStart(6)} B  p50 vs diod ×${d.p50_ratio} ${mark(d.p50_ratio <= 1)}, ops/s ×${d.ops_ratio} ${mark(d.ops_ratio >= 1)}${raw}`);
+    }
+    out.push(`  ${placement}: ${met} of ${all} met`);
+  }
+  return out;
+}

@@ -3,7 +3,7 @@
  * bench-results/<suite>.json. Usage: node dist/test/bench/main.js <suite|all> [--iterations N]
  * [--placement same-cpu,unpinned].
  */
-import { CORE_CASES, ratios, runCore } from './core.js';
+import { CORE_CASES, coreTargets, ratios, runCore } from './core.js';
 import { channelTargets, latencySvg, runChannelBench } from './channel.js';
 import { gatewaysSuite } from './gateways.js';
 import { storageSuite } from './storage.js';
@@ -31,6 +31,7 @@ const SUITES: Record<string, Suite> = {
     }
     const capped = rows.find((r) => r.payload_sent !== undefined);
     if (capped) notes.push(`\nnote: ${capped.case} negotiated a smaller msize; its ${capped.payload} B rows write ${capped.payload_sent} B per Twrite.`);
+    notes.push(...coreTargets(rows));
     notes.push(`cases: ${CORE_CASES.join(', ')}`);
     return { rows, notes };
   },

@@ -345,14 +345,14 @@ export async function storageSuite(a: { placements?: Placement[] }): Promise<{ r
     '                         of the same size 10 times the same way, so JIT warm-up (ours and the client\'s) is not timed.',
     '  readdir                20 listings per round of the same directory, unchanged (ours answers from its listing cache).',
     '',
-    'prose-storage / diod of the medians (MB/s for seq-*, ops/s otherwise; > 1 means prose-storage is faster), and each',
-    "server's slowest and fastest round:",
+    'prose-storage / diod of the medians (MB/s for seq-*, ops/s otherwise; > 1 means prose-storage is faster; target',
+    "≥ 1.0: ✓ met, ✗ missed), and each server's slowest and fastest round:",
   ];
   for (const r of storageRatios(rows)) {
     const spread = rows.find((x) => x.case === 'prose-storage' && x.mode === r.mode && x.placement === r.placement);
     const d = rows.find((x) => x.case === 'diod' && x.mode === r.mode && x.placement === r.placement);
     const range = spread && d ? `  (rounds: ours ${spread.rate_min}–${spread.rate_max}, diod ${d.rate_min}–${d.rate_max})` : '';
-    notes.push(`  ${r.placement.padEnd(9)} ${r.mode.padEnd(34)} ×${r.ratio}${range}`);
+    notes.push(`  ${r.placement.padEnd(9)} ${r.mode.padEnd(34)} ×${r.ratio} ${r.ratio >= 1 ? '✓' : '✗'}${range}`);
   }
   const m = rows.find((r) => r.case === 'diod');
   if (m) notes.push(`\nmsize: prose-storage ${rows.find((r) => r.case === 'prose-storage')?.msize}, diod ${m.msize} (diod 1.0.24's maximum).`);
