@@ -31,7 +31,7 @@ export interface CoreOptions {
    * of `iterations` of its own configuration.
    */
   warmup?: number;
-  /** Measured runs of each configuration; a row is their median (default 3). */
+  /** Measured runs of each configuration; a row is their median (default 5). */
   reps?: number;
   payloads?: number[];
   placements?: Placement[];
@@ -185,7 +185,7 @@ export async function runCore(opts: CoreOptions = {}): Promise<Row[]> {
   const n = opts.iterations ?? 10000;
   const warmup = opts.warmup ?? Math.min(20000, 2 * n);
   const runWarmup = Math.ceil(n / 10);
-  const reps = Math.max(1, opts.reps ?? 3);
+  const reps = Math.max(1, opts.reps ?? 5);
   const payloads = opts.payloads ?? [64, 1024, 8192, 65536];
   const placements = opts.placements ?? ['same-cpu', 'unpinned'];
   const depth = opts.depth ?? 16;
