@@ -429,31 +429,38 @@ static napi_value OpenAt(napi_env env, napi_callback_info info) {
   return num(env, fd < 0 ? -errno : fd);
 }
 
-static napi_value UnlinkAt(napi_env env, napi_callback_info info) {
+// Reads the (dirfd, name, int) arguments of unlinkat/mkdirat: as get_at, the int in *arg.
+static int get_at_int(napi_env env, napi_callback_info info, const char* usage, int32_t* dirfd, char* name, size_t cap,
+                      int32_t* arg) {
   size_t argc = 3;
   napi_value a[3];
   napi_get_cb_info(env, info, &argc, a, NULL, NULL);
-  if (argc < 3) return type_error(env, "unlinkat(dirfd, name, flags) expected");
+  if (argc < 3) {
+    type_error(env, usage);
+    return 0;
+  }
+  int ok = get_at(env, a[0], a[1], dirfd, name, cap);
+  if (ok == 0) return 0;
+  if (napi_get_value_int32(env, a[2], arg) != napi_ok) {
+    type_error(env, usage);
+    return 0;
+  }
+  return ok;
+}
+
+static napi_value UnlinkAt(napi_env env, napi_callback_info info) {
   int32_t dirfd, flags;
   char name[AT_NAME_CAP];
-  int ok = get_at(env, a[0], a[1], &dirfd, name, sizeof name);
-  if (ok == 0) return NULL;
-  if (napi_get_value_int32(env, a[2], &flags) != napi_ok) return type_error(env, "unlinkat(dirfd, name, flags) expected");
-  if (ok < 0) return num(env, ok);
+  int ok = get_at_int(env, info, "unlinkat(dirfd, name, flags) expected", &dirfd, name, sizeof name, &flags);
+  if (ok <= 0) return ok == 0 ? NULL : num(env, ok);
   return num(env, unlinkat(dirfd, name, flags) < 0 ? -errno : 0);
 }
 
 static napi_value MkdirAt(napi_env env, napi_callback_info info) {
-  size_t argc = 3;
-  napi_value a[3];
-  napi_get_cb_info(env, info, &argc, a, NULL, NULL);
-  if (argc < 3) return type_error(env, "mkdirat(dirfd, name, mode) expected");
   int32_t dirfd, mode;
   char name[AT_NAME_CAP];
-  int ok = get_at(env, a[0], a[1], &dirfd, name, sizeof name);
-  if (ok == 0) return NULL;
-  if (napi_get_value_int32(env, a[2], &mode) != napi_ok) return type_error(env, "mkdirat(dirfd, name, mode) expected");
-  if (ok < 0) return num(env, ok);
+  int ok = get_at_int(env, info, "mkdirat(dirfd, name, mode) expected", &dirfd, name, sizeof name, &mode);
+  if (ok <= 0) return ok == 0 ? NULL : num(env, ok);
   return num(env, mkdirat(dirfd, name, (mode_t)mode) < 0 ? -errno : 0);
 }
 
