@@ -1,7 +1,7 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { AT_REMOVEDIR, PosixError, mkdirat, openat, unlinkat } from './index.js';
+import { AT_REMOVEDIR, PosixError, haveAtCalls, mkdirat, openat, unlinkat } from './index.js';
 
 const O_PATH = 0o10000000;
 let base: string;
@@ -75,4 +75,20 @@ test('unlinkat removes files and, with AT_REMOVEDIR, empty directories; mkdirat 
   unlinkat(dirfd, 'sub', AT_REMOVEDIR);
   expect(fs.readdirSync(path.join(base, 'd'))).toEqual([]);
   expect(() => mkdirat(dirfd, '..', 0o700)).toThrow(expect.objectContaining({ code: 'EEXIST' }));
+});
+
+test('haveAtCalls says whether the loaded addon has them: yes when built, no without it', () => {
+  expect(haveAtCalls()).toBe(true);
+  const old = process.env.PROSE_POSIX_ADDON;
+  process.env.PROSE_POSIX_ADDON = '/nonexistent/prose_posix.node';
+  try {
+    jest.isolateModules(() => {
+      const fresh = require('./at.js') as typeof import('./at.js');
+      expect(fresh.haveAtCalls()).toBe(false);
+      expect(() => fresh.openat(dirfd, 'x', 0)).toThrow(expect.objectContaining({ code: 'ENOSYS' }));
+    });
+  } finally {
+    if (old === undefined) delete process.env.PROSE_POSIX_ADDON;
+    else process.env.PROSE_POSIX_ADDON = old;
+  }
 });

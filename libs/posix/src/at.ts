@@ -10,6 +10,18 @@
 import { PosixError } from './errors.js';
 import { loadAddon } from './native.js';
 
+/**
+ * True when the addon is loaded and has these calls (a build from before them, left in a
+ * working tree, loads but lacks them).
+ */
+export function haveAtCalls(): boolean {
+  try {
+    return typeof loadAddon().openat === 'function';
+  } catch {
+    return false;
+  }
+}
+
 /** unlinkat flag: remove a directory (as rmdir(2)). */
 export const AT_REMOVEDIR = 0x200;
 
@@ -20,15 +32,15 @@ function check(r: number, syscall: string): number {
 
 /** Opens `name` in directory `dirfd` with open(2) `flags` (O_CLOEXEC added) and `mode` for a new file; returns the descriptor. */
 export function openat(dirfd: number, name: string, flags: number, mode = 0o666): number {
-  return check(loadAddon().openat(dirfd, name, flags, mode), 'openat');
+  return check(loadAddon().openat!(dirfd, name, flags, mode), 'openat');
 }
 
 /** Removes `name` from directory `dirfd`: a non-directory, or with AT_REMOVEDIR an empty directory. */
 export function unlinkat(dirfd: number, name: string, flags = 0): void {
-  check(loadAddon().unlinkat(dirfd, name, flags), 'unlinkat');
+  check(loadAddon().unlinkat!(dirfd, name, flags), 'unlinkat');
 }
 
 /** Makes directory `name` in directory `dirfd` with `mode` (less the umask). */
 export function mkdirat(dirfd: number, name: string, mode = 0o777): void {
-  check(loadAddon().mkdirat(dirfd, name, mode), 'mkdirat');
+  check(loadAddon().mkdirat!(dirfd, name, mode), 'mkdirat');
 }

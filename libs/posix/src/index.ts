@@ -12,7 +12,7 @@ export {
   listxattrRaw, setxattr, lsetxattr, fsetxattr, removexattr, lremovexattr, fremovexattr,
 } from './xattr.js';
 export { pwritePieces, WRITE_PIECE } from './write.js';
-export { AT_REMOVEDIR, mkdirat, openat, unlinkat } from './at.js';
+export { AT_REMOVEDIR, haveAtCalls, mkdirat, openat, unlinkat } from './at.js';
 export {
   getdents, readDirectory, readDirectoryJoined, readDirents, DENTS_BUF, type DirEntries, type DirEntriesJoined, type Dirent64,
 } from './dents.js';

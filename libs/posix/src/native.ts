@@ -15,9 +15,10 @@ export interface Addon {
   getdents(fd: number, buf: Buffer): number;
   readdir(fd: number): [string, BigUint64Array, Uint8Array, Uint16Array] | number;
   pwritePieces(fd: number, buf: Buffer, offset: number, piece: number, cb: (errno: number, written: number) => void): void;
-  openat(dirfd: number, name: string, flags: number, mode: number): number;
-  unlinkat(dirfd: number, name: string, flags: number): number;
-  mkdirat(dirfd: number, name: string, mode: number): number;
+  /** The *at calls (absent from addons built before them: see haveAtCalls). */
+  openat?(dirfd: number, name: string, flags: number, mode: number): number;
+  unlinkat?(dirfd: number, name: string, flags: number): number;
+  mkdirat?(dirfd: number, name: string, mode: number): number;
 }
 
 /**

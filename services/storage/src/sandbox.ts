@@ -26,7 +26,7 @@
  */
 import * as fs from 'node:fs';
 import { Errno, NinepError, S_IFMT } from '@prose/protocol';
-import { AT_REMOVEDIR, havePosix, mkdirat, openat, unlinkat } from '@prose/posix';
+import { AT_REMOVEDIR, haveAtCalls, mkdirat, openat, unlinkat } from '@prose/posix';
 
 /** Linux open(2) flags Node does not name. */
 export const O_PATH = 0o10000000;
@@ -42,10 +42,10 @@ export function at(fd: number, name?: string): string {
   return name === undefined ? `/proc/self/fd/${fd}` : `/proc/self/fd/${fd}/${name}`;
 }
 
-/** True when @prose/posix's addon is built: the *In calls below are then real *at(2) calls. */
+/** True when @prose/posix's addon has the *at calls: the *In calls below are then real *at(2) calls. */
 let atCalls: boolean | undefined;
 function haveAt(): boolean {
-  return (atCalls ??= havePosix());
+  return (atCalls ??= haveAtCalls());
 }
 
 /**
