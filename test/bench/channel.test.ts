@@ -40,7 +40,10 @@ test('suite channel runs every case and writes its rows and plot', async () => {
   const zc = rows.filter((r) => r.case === 'shm-thread-notify' && r.payload === 65536 && r.mode.startsWith('serial'));
   expect(zc.map((r) => [r.mode, r.copies])).toEqual([['serial', 1], ['serial-inplace', 0]]);
   expect(rows.find((r) => r.case === 'shm-thread-notify' && r.payload === 64 && r.mode === 'serial')!.copies).toBe(2);
-  expect(channelTargets(rows).length).toBeGreaterThan(0);
+  const targets = channelTargets(rows);
+  expect(targets.length).toBeGreaterThan(0);
+  // every ratio line, zero-copy line and sleeping idle line ends with its mark
+  for (const l of targets.filter((x) => /\(target [^)]*\)/.test(x) && !/ 1 copies| 2 copies/.test(x))) expect(l).toMatch(/ [✓✗]$/);
   const svg = latencySvg(rows);
   expect(svg).toMatch(/^<svg/);
   expect(svg).toContain('shm-thread-notify');
