@@ -6,7 +6,7 @@
 import { HEADER_SIZE, MSG_NAMES, MsgType } from './constants.js';
 import { readDir, writeDir } from './dir.js';
 import type { Dialect, Fcall, Qid } from './fcall.js';
-import { MAX_EXACT, Reader, Writer, get16, get32, malformed, put16, put32, put64, view } from './wire.js';
+import { MAX_EXACT, Reader, Writer, get16, get32, get64, malformed, put16, put32, put64, view } from './wire.js';
 
 const scratch = new Writer(64 * 1024);
 /**
@@ -26,8 +26,6 @@ const RWRITE = MsgType.Rwrite;
 const TWRITE_HEAD = 23;
 /** size[4] type[1] tag[2] count[4] */
 const RWRITE_SIZE = 11;
-const TWO32 = 0x1_0000_0000;
-/** Above this an 8-byte readdir cookie is not exact as a number. */
 
 /**
  * Encodes a message into one frame (size[4] type[1] tag[2] body). Copies the payload once;
@@ -199,8 +197,7 @@ export function decode(frame: Buffer, dialect: Dialect): Fcall {
   if (frame[4] === TWRITE && size >= TWRITE_HEAD && get32(frame, 19) === size - TWRITE_HEAD) {
     // A well-formed Twrite, field by field (the Twrite case of readBody, without its dispatch);
     // anything else about a Twrite goes the generic way, which says what is wrong.
-    const offset = get32(frame, 15) * TWO32 + get32(frame, 11);
-    return { type: TWRITE, tag: get16(frame, 5), fid: get32(frame, 7), offset, data: frame.subarray(TWRITE_HEAD, size) };
+    return { type: TWRITE, tag: get16(frame, 5), fid: get32(frame, 7), offset: get64(frame, 11), data: frame.subarray(TWRITE_HEAD, size) };
   }
   const r = reader;
   r.buf = frame;

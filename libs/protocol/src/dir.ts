@@ -7,8 +7,6 @@ import type { Dialect, Dir, Dirent, Qid } from './fcall.js';
 import { Errno, NinepError } from './errors.js';
 import { MAX_EXACT, Reader, Writer, malformed, put64, putQid } from './wire.js';
 
-/** Above this an 8-byte readdir cookie is not exact as a number: Dirent.cookie carries it. */
-
 /** Writes one stat record, including its leading size[2]. */
 export function writeDir(w: Writer, d: Dir, dialect: Dialect): void {
   const start = w.pos;
@@ -130,7 +128,6 @@ export function putDirent(b: Buffer, at: number, e: Dirent): number {
   b[at + QID_SIZE + 10] = n >>> 8;
   return at + DIRENT_HEAD + n;
 }
-
 
 /**
  * The bytes of the whole dirents at the start of `data` (an Rreaddir payload) that fit in

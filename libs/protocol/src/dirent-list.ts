@@ -5,7 +5,7 @@
 import { QID_SIZE } from './constants.js';
 import { DIRENT_HEAD, putDirent } from './dir.js';
 import type { Dirent, Qid } from './fcall.js';
-import { Reader, putQid } from './wire.js';
+import { Reader, grown, putQid } from './wire.js';
 
 /**
  * Dirents encoded back to back, with the byte offset of each. Entries are appended (`push`,
@@ -146,11 +146,7 @@ export class DirentList {
       this.starts = s;
     }
     if (this.pos + bytes <= this.buf.length) return;
-    let size = this.buf.length * 2;
-    while (size < this.pos + bytes) size *= 2;
-    const b = Buffer.allocUnsafe(size);
-    this.buf.copy(b, 0, 0, this.pos);
-    this.buf = b;
+    const b = (this.buf = grown(this.buf, this.pos, this.pos + bytes));
     this.view = new DataView(b.buffer, b.byteOffset, b.byteLength);
   }
 }

@@ -50,10 +50,9 @@ export class Reader {
   /** An 8-byte field as a number (exact up to 2^53). */
   u64(): number {
     this.need(8);
-    const lo = get32(this.buf, this.pos);
-    const hi = get32(this.buf, this.pos + 4);
+    const v = get64(this.buf, this.pos);
     this.pos += 8;
-    return hi * TWO32 + lo;
+    return v;
   }
 
   /** An 8-byte field, all 64 bits. */
@@ -86,8 +85,7 @@ export class Reader {
     const p = this.pos;
     this.pos += QID_SIZE;
     // The path from a number when below 2^53 (one bigint made, not readBigUInt64LE's three).
-    const lo = get32(b, p + 5), hi = get32(b, p + 9);
-    return { type: b[p]!, version: get32(b, p + 1), path: hi < 0x20_0000 ? BigInt(hi * TWO32 + lo) : b.readBigUInt64LE(p + 5) };
+    return { type: b[p]!, version: get32(b, p + 1), path: get32(b, p + 9) < 0x20_0000 ? BigInt(get64(b, p + 5)) : b.readBigUInt64LE(p + 5) };
   }
 
   /** Throws unless every byte was consumed: a message must fill its frame exactly. */
@@ -111,12 +109,7 @@ export class Writer {
   }
 
   ensure(n: number): void {
-    if (this.pos + n <= this.buf.length) return;
-    let size = this.buf.length * 2;
-    while (size < this.pos + n) size *= 2;
-    const b = Buffer.allocUnsafe(size);
-    this.buf.copy(b, 0, 0, this.pos);
-    this.buf = b;
+    if (this.pos + n > this.buf.length) this.buf = grown(this.buf, this.pos, this.pos + n);
   }
 
   u8(v: number): void {
@@ -184,6 +177,15 @@ export class Writer {
   }
 }
 
+/** A buffer of at least `need` bytes (doubling) holding the first `used` bytes of `b`. */
+export function grown(b: Buffer, used: number, need: number): Buffer {
+  let size = b.length * 2 || 64;
+  while (size < need) size *= 2;
+  const out = Buffer.allocUnsafe(size);
+  b.copy(out, 0, 0, used);
+  return out;
+}
+
 /** Stores `v` modulo 2^16 little-endian at `at` (the caller has checked the room). */
 export function put16(b: Buffer, at: number, v: number): void {
   b[at] = v & 0xff;
@@ -236,6 +238,11 @@ export function get16(b: Uint8Array, at: number): number {
 
 export function get32(b: Uint8Array, at: number): number {
   return (b[at]! | (b[at + 1]! << 8) | (b[at + 2]! << 16)) + b[at + 3]! * 0x100_0000;
+}
+
+/** The little-endian u64 at `at` as a number (exact below 2^53; the caller has checked the room). */
+export function get64(b: Uint8Array, at: number): number {
+  return get32(b, at + 4) * TWO32 + get32(b, at);
 }
 
 /**
