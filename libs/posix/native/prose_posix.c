@@ -13,6 +13,7 @@
 //   openat(dirfd, name, flags, mode)          -> descriptor | -errno (O_CLOEXEC added, as Node does)
 //   unlinkat(dirfd, name, flags)              -> 0 | -errno (flags: AT_REMOVEDIR for a directory)
 //   mkdirat(dirfd, name, mode)                -> 0 | -errno
+//   statx(dirfd, name, flags, out)            -> 0 | -errno; the status into Float64Array `out` (src/stat.ts)
 //
 // `target` is a path (string) or an open descriptor (number: the f* call). With a path,
 // `nofollow` picks the l* call. Failures of the system call come back as negative errno
@@ -29,6 +30,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <sys/syscall.h>
 #include <sys/xattr.h>
 #include <unistd.h>
@@ -464,6 +466,58 @@ static napi_value MkdirAt(napi_env env, napi_callback_info info) {
   return num(env, mkdirat(dirfd, name, (mode_t)mode) < 0 ? -errno : 0);
 }
 
+// statx(2) of `name` in `dirfd` ("" with AT_EMPTY_PATH: the descriptor itself) into `out`, a
+// Float64Array of STAT_FIELDS numbers (layout in src/stat.ts). 64-bit fields that may exceed
+// 2^53 (device, inode) go as two exact 32-bit halves.
+#define STAT_FIELDS 20
+static napi_value StatxInto(napi_env env, napi_callback_info info) {
+  size_t argc = 4;
+  napi_value a[4];
+  napi_get_cb_info(env, info, &argc, a, NULL, NULL);
+  const char* usage = "statx(dirfd, name, flags, out: Float64Array) expected";
+  if (argc < 4) return type_error(env, usage);
+  int32_t dirfd, flags;
+  char name[AT_NAME_CAP];
+  int ok = get_at(env, a[0], a[1], &dirfd, name, sizeof name);
+  if (ok == 0) return NULL;
+  napi_typedarray_type ty;
+  size_t len;
+  void* data;
+  bool is_ta = false;
+  napi_is_typedarray(env, a[3], &is_ta);
+  if (napi_get_value_int32(env, a[2], &flags) != napi_ok || !is_ta) return type_error(env, usage);
+  napi_get_typedarray_info(env, a[3], &ty, &len, &data, NULL, NULL);
+  if (ty != napi_float64_array || len < STAT_FIELDS) return type_error(env, usage);
+  if (ok < 0) return num(env, ok);
+  struct statx sx;
+  if (statx(dirfd, name, flags, STATX_BASIC_STATS | STATX_BTIME, &sx) < 0) return num(env, -errno);
+  double* o = (double*)data;
+  uint64_t dev = makedev(sx.stx_dev_major, sx.stx_dev_minor);
+  uint64_t rdev = makedev(sx.stx_rdev_major, sx.stx_rdev_minor);
+  o[0] = (double)(dev >> 32);
+  o[1] = (double)(dev & 0xffffffffu);
+  o[2] = (double)(sx.stx_ino >> 32);
+  o[3] = (double)(sx.stx_ino & 0xffffffffu);
+  o[4] = sx.stx_mode;
+  o[5] = sx.stx_nlink;
+  o[6] = sx.stx_uid;
+  o[7] = sx.stx_gid;
+  o[8] = (double)rdev;
+  o[9] = (double)sx.stx_size;
+  o[10] = sx.stx_blksize;
+  o[11] = (double)sx.stx_blocks;
+  o[12] = (double)sx.stx_atime.tv_sec;
+  o[13] = sx.stx_atime.tv_nsec;
+  o[14] = (double)sx.stx_mtime.tv_sec;
+  o[15] = sx.stx_mtime.tv_nsec;
+  o[16] = (double)sx.stx_ctime.tv_sec;
+  o[17] = sx.stx_ctime.tv_nsec;
+  int birth = (sx.stx_mask & STATX_BTIME) != 0;
+  o[18] = birth ? (double)sx.stx_btime.tv_sec : 0;
+  o[19] = birth ? sx.stx_btime.tv_nsec : 0;
+  return num(env, 0);
+}
+
 static napi_value Init(napi_env env, napi_value exports) {
   napi_property_descriptor props[] = {
     {"getxattr", NULL, GetXattr, NULL, NULL, NULL, napi_enumerable, NULL},
@@ -476,6 +530,7 @@ static napi_value Init(napi_env env, napi_value exports) {
     {"openat", NULL, OpenAt, NULL, NULL, NULL, napi_enumerable, NULL},
     {"unlinkat", NULL, UnlinkAt, NULL, NULL, NULL, napi_enumerable, NULL},
     {"mkdirat", NULL, MkdirAt, NULL, NULL, NULL, napi_enumerable, NULL},
+    {"statx", NULL, StatxInto, NULL, NULL, NULL, napi_enumerable, NULL},
   };
   napi_define_properties(env, exports, sizeof props / sizeof props[0], props);
   return exports;

@@ -19,6 +19,8 @@ export interface Addon {
   openat?(dirfd: number, name: string, flags: number, mode: number): number;
   unlinkat?(dirfd: number, name: string, flags: number): number;
   mkdirat?(dirfd: number, name: string, mode: number): number;
+  /** statx(2) into `out` (see stat.ts); absent from addons built before it. */
+  statx?(dirfd: number, name: string, flags: number, out: Float64Array): number;
 }
 
 /**

@@ -9,9 +9,10 @@ import {
   L_O_NONBLOCK, L_O_SYNC, L_O_TRUNC, QTDIR, QTFILE, QTSYMLINK, S_IFBLK, S_IFCHR, S_IFDIR, S_IFIFO, S_IFLNK, S_IFMT,
   S_IFREG, S_IFSOCK, type Attr, type Dialect, type Dir, type Qid,
 } from '@prose/protocol';
+import type { HostStat } from '@prose/posix';
 
 
-const MASK32 = 0xffffffffn;
+const TWO32 = 4294967296;
 
 /**
  * Qid paths: the inode number for files on the export's own device (as diod does, so clients
@@ -43,46 +44,41 @@ export function qidType(mode: number): number {
 
 /**
  * qid.version: changes whenever the content or the inode changes. Folded from the modification
- * and change times (nanoseconds) and the size, so a write, a truncate, a chmod or an entry added
- * to a directory each give a new version.
+ * and change times (seconds and nanoseconds) and the size, so a write, a truncate, a chmod or an
+ * entry added to a directory each give a new version. (32-bit multiply-xor mixing: every input
+ * bit reaches the result, so two states that differ in any of them almost never share a version.)
  */
-export function qidVersion(st: fs.BigIntStats): number {
-  const v = st.mtimeNs ^ (st.ctimeNs << 13n) ^ (st.ctimeNs >> 19n) ^ (st.size << 29n) ^ st.size;
-  return Number((v ^ (v >> 32n)) & MASK32);
+export function qidVersion(st: HostStat): number {
+  let h = Math.imul(st.mtimeSec ^ 0x5bd1e995, 0x9e3779b1) ^ st.mtimeNsec;
+  h = Math.imul(h ^ st.ctimeSec, 0x85ebca6b) ^ st.ctimeNsec;
+  h = Math.imul(h ^ (st.size % TWO32), 0xc2b2ae35) ^ Math.floor(st.size / TWO32);
+  h ^= h >>> 16;
+  return Math.imul(h, 0x27d4eb2f) >>> 0;
 }
 
 /** The qid of a host stat. */
-export function qidOf(paths: QidPaths, st: fs.BigIntStats): Qid {
-  return { type: qidType(Number(st.mode)), version: qidVersion(st), path: paths.path(st.dev, st.ino) };
-}
-
-function split(ns: bigint): [number, number] {
-  const sec = ns / 1_000_000_000n;
-  return [Number(sec), Number(ns - sec * 1_000_000_000n)];
+export function qidOf(paths: QidPaths, st: HostStat): Qid {
+  return { type: qidType(st.mode), version: qidVersion(st), path: paths.path(st.dev, st.ino) };
 }
 
 /** Rgetattr from a host stat (all of GETATTR_BASIC, and btime where the host has it). */
-export function attrOf(paths: QidPaths, st: fs.BigIntStats): Attr {
-  const [as, an] = split(st.atimeNs);
-  const [ms, mn] = split(st.mtimeNs);
-  const [cs, cn] = split(st.ctimeNs);
-  const [bs, bn] = split(st.birthtimeNs);
-  const hasBirth = st.birthtimeNs > 0n;
+export function attrOf(paths: QidPaths, st: HostStat): Attr {
+  const hasBirth = st.birthtimeSec !== 0 || st.birthtimeNsec !== 0;
   return {
     valid: GETATTR_BASIC | (hasBirth ? GETATTR_BTIME : 0),
     qid: qidOf(paths, st),
-    mode: Number(st.mode),
-    uid: Number(st.uid),
-    gid: Number(st.gid),
-    nlink: Number(st.nlink),
-    rdev: Number(st.rdev),
-    size: Number(st.size),
-    blksize: Number(st.blksize),
-    blocks: Number(st.blocks),
-    atimeSec: as, atimeNsec: an,
-    mtimeSec: ms, mtimeNsec: mn,
-    ctimeSec: cs, ctimeNsec: cn,
-    btimeSec: hasBirth ? bs : 0, btimeNsec: hasBirth ? bn : 0,
+    mode: st.mode,
+    uid: st.uid,
+    gid: st.gid,
+    nlink: st.nlink,
+    rdev: st.rdev,
+    size: st.size,
+    blksize: st.blksize,
+    blocks: st.blocks,
+    atimeSec: st.atimeSec, atimeNsec: st.atimeNsec,
+    mtimeSec: st.mtimeSec, mtimeNsec: st.mtimeNsec,
+    ctimeSec: st.ctimeSec, ctimeNsec: st.ctimeNsec,
+    btimeSec: st.birthtimeSec, btimeNsec: st.birthtimeNsec,
     gen: 0,
     dataVersion: 0,
   };
@@ -114,10 +110,11 @@ export function dtOfDirent(d: fs.Dirent): number {
   return DT_UNKNOWN;
 }
 
-/** Linux major/minor of a dev_t (glibc's encoding). */
-export function majorMinor(rdev: bigint): [number, number] {
-  const major = Number(((rdev >> 8n) & 0xfffn) | ((rdev >> 32n) & ~0xfffn));
-  const minor = Number((rdev & 0xffn) | ((rdev >> 12n) & ~0xffn));
+/** Linux major/minor of a dev_t (glibc's encoding), given as an exact number. */
+export function majorMinor(rdev: number): [number, number] {
+  const hi = Math.floor(rdev / TWO32);
+  const major = (((rdev >>> 8) & 0xfff) | (hi & ~0xfff)) >>> 0;
+  const minor = ((rdev & 0xff) | (Math.floor(rdev / 4096) & ~0xff)) >>> 0;
   return [major, minor];
 }
 
@@ -172,9 +169,9 @@ function load(file: string, byId: Map<number, string>, byName: Map<string, numbe
  * needed for .u's extension.
  */
 export function dirOf(
-  paths: QidPaths, names: Names, st: fs.BigIntStats, name: string, dialect: Dialect, target?: string,
+  paths: QidPaths, names: Names, st: HostStat, name: string, dialect: Dialect, target?: string,
 ): Dir {
-  const mode = Number(st.mode);
+  const mode = st.mode;
   const t = mode & S_IFMT;
   const dotu = dialect !== '9P2000';
   let m = mode & 0o777;
@@ -197,16 +194,16 @@ export function dirOf(
     if (mode & 0o4000) m |= DMSETUID;
     if (mode & 0o2000) m |= DMSETGID;
   }
-  const uid = Number(st.uid);
-  const gid = Number(st.gid);
+  const uid = st.uid;
+  const gid = st.gid;
   const d: Dir = {
     type: 0,
     dev: 0,
     qid: qidOf(paths, st),
     mode: m >>> 0,
-    atime: Number(st.atimeNs / 1_000_000_000n),
-    mtime: Number(st.mtimeNs / 1_000_000_000n),
-    length: t === S_IFDIR ? 0 : Number(st.size),
+    atime: st.atimeSec,
+    mtime: st.mtimeSec,
+    length: t === S_IFDIR ? 0 : st.size,
     name,
     uid: names.user(uid),
     gid: names.group(gid),

@@ -6,7 +6,7 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { readDirents } from '@prose/posix';
+import { fstat, readDirents, type HostStat } from '@prose/posix';
 import { DIRENT_HEAD, DirentList, packDirents, unpackDirents, type Dirent, type Qid } from '@prose/protocol';
 import { QidPaths } from './attrs.js';
 import { DirCache, Listing, encodeListing } from './dirlist.js';
@@ -37,8 +37,8 @@ afterAll(() => {
   fs.rmSync(base, { recursive: true, force: true });
 });
 
-function stat(): fs.BigIntStats {
-  return fs.fstatSync(dirfd, { bigint: true });
+function stat(): HostStat {
+  return fstat(dirfd);
 }
 
 function paths(): QidPaths {

@@ -24,7 +24,7 @@
  */
 import * as fs from 'node:fs';
 import * as os from 'node:os';
-import { havePosix, readDirectoryJoined, type DirEntriesJoined } from '@prose/posix';
+import { havePosix, lstatAt, readDirectoryJoined, type DirEntriesJoined, type HostStat } from '@prose/posix';
 import { DIRENT_HEAD, DT_DIR, DT_UNKNOWN, DirentList, QTDIR, QTSYMLINK, type Qid } from '@prose/protocol';
 import { dtOf, dtOfDirent, type QidPaths } from './attrs.js';
 import { O_DIRECTORY, at } from './sandbox.js';
@@ -135,18 +135,6 @@ export function encodeListing(d: DirEntriesJoined, top: bigint, self: Qid, paren
   return { list, pending };
 }
 
-/** The service's working directory, restored after each batch of relative lstats. */
-const HOME = process.cwd();
-
-function chdirTo(dir: string): boolean {
-  try {
-    process.chdir(dir);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 /** A snapshot of one directory's entries, "." and ".." first, encoded. */
 export class Listing {
   constructor(
@@ -183,49 +171,37 @@ export class Listing {
   }
 
   /**
-   * Fills the qids of entries [from, to). Many at once run with the working directory set to
-   * the listed directory (through its descriptor), so each lstat looks up one name instead of
-   * resolving /proc/self/fd/N/name: a third less per entry. This is synchronous code: nothing
-   * else runs meanwhile, and the export never uses relative paths anywhere else.
+   * Fills the qids of entries [from, to): an lstat of each name in the listed directory (by
+   * its descriptor: statx(2) through @prose/posix, or /proc/self/fd without the addon).
    */
   fill(from: number, to: number): void {
     const pending = this.pending;
     if (pending === undefined) return;
     const end = Math.min(to, this.list.length);
-    let todo = 0;
-    for (let i = from; i < end; i++) todo += pending[i]!;
-    if (todo === 0) return;
-    const relative = todo > 8 && chdirTo(at(this.dirfd));
-    try {
-      for (let i = from; i < end; i++) {
-        if (pending[i] === 0) continue;
-        const name = this.list.name(i);
-        const p = relative ? name : at(this.dirfd, name);
-        let st: fs.Stats | fs.BigIntStats | undefined;
-        try {
-          st = fs.lstatSync(p);
-          if (st.ino > Number.MAX_SAFE_INTEGER) st = fs.lstatSync(p, { bigint: true });
-        } catch {
-          st = undefined;
-        }
-        // An entry gone since the snapshot keeps its cookie, with a placeholder qid.
-        const qpath = st === undefined ? 0n : this.paths.path(BigInt(st.dev), BigInt(st.ino));
-        let type = this.list.type(i);
-        if (type === DT_UNKNOWN && st !== undefined) {
-          type = dtOf(Number(st.mode));
-          this.list.setType(i, type);
-        }
-        this.list.setQid(i, { type: QT_OF_DT[type & 15]!, version: 0, path: qpath });
-        pending[i] = 0;
+    for (let i = from; i < end; i++) {
+      if (pending[i] === 0) continue;
+      let st: HostStat | undefined;
+      try {
+        st = lstatAt(this.dirfd, this.list.name(i));
+      } catch {
+        st = undefined;
       }
-    } finally {
-      if (relative) chdirTo(HOME);
+      // An entry gone since the snapshot keeps its cookie, with a placeholder qid.
+      const qpath = st === undefined ? 0n : this.paths.path(st.dev, st.ino);
+      let type = this.list.type(i);
+      if (type === DT_UNKNOWN && st !== undefined) {
+        type = dtOf(st.mode);
+        this.list.setType(i, type);
+      }
+      this.list.setQid(i, { type: QT_OF_DT[type & 15]!, version: 0, path: qpath });
+      pending[i] = 0;
     }
   }
 }
 
 interface Cached {
-  ctimeNs: bigint;
+  ctimeSec: number;
+  ctimeNsec: number;
   list: DirentList;
   pending: Uint8Array | undefined;
 }
@@ -241,18 +217,18 @@ export class DirCache {
    * The listing of directory `dirfd` (identity `key`, stat `st`): from the cache when the
    * directory has not changed, else read now. `self` and `parent` are the qids of "." and "..".
    */
-  list(key: string, dirfd: number, st: fs.BigIntStats, self: Qid, parent: Qid, paths: QidPaths): Listing {
+  list(key: string, dirfd: number, st: HostStat, self: Qid, parent: Qid, paths: QidPaths): Listing {
     const hit = this.map.get(key);
-    if (hit !== undefined && hit.ctimeNs === st.ctimeNs) {
+    if (hit !== undefined && hit.ctimeSec === st.ctimeSec && hit.ctimeNsec === st.ctimeNsec) {
       this.map.delete(key);
       this.map.set(key, hit);
       return new Listing(hit.list, hit.pending, dirfd, paths);
     }
     if (hit !== undefined) this.drop(key, hit);
     const { list, pending } = readListing(dirfd, st.dev, self, parent, paths);
-    const changedMs = Number(st.ctimeNs / 1_000_000n);
+    const changedMs = st.ctimeSec * 1000 + st.ctimeNsec / 1e6;
     if (this.maxEntries > 0 && Date.now() - changedMs > this.racyMs && list.length <= this.maxEntries) {
-      this.map.set(key, { ctimeNs: st.ctimeNs, list, pending });
+      this.map.set(key, { ctimeSec: st.ctimeSec, ctimeNsec: st.ctimeNsec, list, pending });
       this.held += list.length;
       while (this.held > this.maxEntries) {
         const [k, v] = this.map.entries().next().value as [string, Cached];

@@ -30,8 +30,8 @@ import {
   S_IFBLK, S_IFCHR, S_IFDIR, S_IFIFO, S_IFMT, S_IFREG, S_IFSOCK, type SetAttr,
 } from '@prose/protocol';
 import {
-  PosixError, XATTR_CREATE, XATTR_REPLACE, XATTR_SIZE_MAX, fgetxattr, fremovexattr, fsetxattr, getxattr, havePosix,
-  listxattrRaw, pwritePieces, removexattr, setxattr,
+  PosixError, XATTR_CREATE, XATTR_REPLACE, XATTR_SIZE_MAX, fgetxattr, fremovexattr, fromNodeStats, fsetxattr, fstat,
+  getxattr, havePosix, listxattrRaw, lstatAt, pwritePieces, removexattr, setxattr, type HostStat,
 } from '@prose/posix';
 import type { Awaitable, Fid, LockArgs, Logger, Req, Srv } from '@prose/server';
 import { Names, QidPaths, attrOf, dirOf, hostOpenFlags, qidOf } from './attrs.js';
@@ -46,12 +46,12 @@ const EMPTY = Buffer.alloc(0);
 const NAME_MAX = 255;
 const noop = (): void => {};
 
-/** The thread-pool calls of metadataIo 'pool', as promises of plain descriptors and bigint stats. */
+/** The thread-pool calls of metadataIo 'pool', as promises of plain descriptors and HostStats. */
 const pooled = {
   open: (p: string, flags: number, mode?: number) =>
     new Promise<number>((resolve, reject) => fs.open(p, flags, mode, (e, fd) => (e ? reject(e) : resolve(fd)))),
   fstat: (fd: number) =>
-    new Promise<fs.BigIntStats>((resolve, reject) => fs.fstat(fd, { bigint: true }, (e, st) => (e ? reject(e) : resolve(st)))),
+    new Promise<HostStat>((resolve, reject) => fs.fstat(fd, { bigint: true }, (e, st) => (e ? reject(e) : resolve(fromNodeStats(st))))),
   done: (resolve: () => void, reject: (e: Error) => void) => (e: NodeJS.ErrnoException | null) => (e ? reject(e) : resolve()),
   unlink: (p: string) => new Promise<void>((resolve, reject) => fs.unlink(p, pooled.done(resolve, reject))),
   rmdir: (p: string) => new Promise<void>((resolve, reject) => fs.rmdir(p, pooled.done(resolve, reject))),
@@ -145,17 +145,14 @@ function err(errno: number, detail?: string): NinepError {
   return NinepError.errno(errno, detail);
 }
 
-function fstat(fd: number): fs.BigIntStats {
-  return fs.fstatSync(fd, { bigint: true });
+function perm(st: HostStat): Perm {
+  return { mode: st.mode, uid: st.uid, gid: st.gid };
 }
 
-function perm(st: fs.BigIntStats): Perm {
-  return { mode: Number(st.mode), uid: Number(st.uid), gid: Number(st.gid) };
-}
-
-function lstatOrNull(p: string): fs.BigIntStats | undefined {
+/** lstat of `name` in directory `dirfd`, or undefined when there is no such entry. */
+function lstatOrNull(dirfd: number, name: string): HostStat | undefined {
   try {
-    return fs.lstatSync(p, { bigint: true });
+    return lstatAt(dirfd, name);
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
     throw e;
@@ -168,11 +165,6 @@ function lstatOrNull(p: string): fs.BigIntStats | undefined {
  */
 function seconds(sec: number, nsec: number): number {
   return sec + (Math.floor(nsec / 1000) * 1000 + 500) / 1e9;
-}
-
-function secondsOf(ns: bigint): number {
-  const sec = ns / 1_000_000_000n;
-  return seconds(Number(sec), Number(ns - sec * 1_000_000_000n));
 }
 
 function nameCheck(name: string): void {
@@ -262,7 +254,7 @@ export class StorageExport implements Srv<FidState> {
   }
 
   /** Under the map policy: throws EACCES unless `u` has `want` on the file of `fd`. Returns its stat. */
-  private need(u: User | undefined, fd: number, want: number): fs.BigIntStats | undefined {
+  private need(u: User | undefined, fd: number, want: number): HostStat | undefined {
     if (u === undefined) return undefined;
     const st = fstat(fd);
     if (!mayAccess(perm(st), u, want)) throw err(Errno.EACCES);
@@ -273,20 +265,20 @@ export class StorageExport implements Srv<FidState> {
   private needDelete(u: User | undefined, dir: Handle, name: string): void {
     if (u === undefined) return;
     const dst = fstat(dir.fd);
-    const vst = lstatOrNull(at(dir.fd, name));
+    const vst = lstatOrNull(dir.fd, name);
     if (!mayAccess(perm(dst), u, MAY_WRITE | MAY_EXEC)) throw err(Errno.EACCES);
     if (vst !== undefined && !mayDelete(perm(dst), perm(vst), u)) throw err(Errno.EPERM);
   }
 
   /** The gid a new file of `u` gets in directory `dst`: the directory's if set-gid, else `asked` if u may, else u's. */
-  private newGid(u: User, dst: fs.BigIntStats | undefined, asked: number): number {
-    if (dst !== undefined && Number(dst.mode) & S_ISGID) return Number(dst.gid);
+  private newGid(u: User, dst: HostStat | undefined, asked: number): number {
+    if (dst !== undefined && dst.mode & S_ISGID) return dst.gid;
     if (asked !== NOID && (u.uid === 0 || u.groups.includes(asked))) return asked;
     return u.gid;
   }
 
   /** A new Handle for `name` in directory `dir` (O_PATH, not following a symlink there). */
-  private lookup(dir: Handle, name: string): [Handle, fs.BigIntStats] {
+  private lookup(dir: Handle, name: string): [Handle, HostStat] {
     const fd = openIn(dir.fd, name, O_PATH | O_NOFOLLOW);
     try {
       const st = fstat(fd);
@@ -298,7 +290,7 @@ export class StorageExport implements Srv<FidState> {
   }
 
   /** `lookup` through the thread pool. */
-  private async lookupPooled(dir: Handle, name: string): Promise<[Handle, fs.BigIntStats]> {
+  private async lookupPooled(dir: Handle, name: string): Promise<[Handle, HostStat]> {
     const fd = await pooled.open(at(dir.fd, name), O_PATH | O_NOFOLLOW);
     try {
       const st = await pooled.fstat(fd);
@@ -310,7 +302,7 @@ export class StorageExport implements Srv<FidState> {
   }
 
   /** ".." of a directory: the root stays the root; elsewhere the kernel's parent of the pinned directory. */
-  private parentOf(h: Handle): [Handle, fs.BigIntStats] {
+  private parentOf(h: Handle): [Handle, HostStat] {
     if (this.isRoot(h)) return [this.root.retain(), fstat(this.root.fd)];
     const fd = openIn(h.fd, '..', O_PATH | O_DIRECTORY);
     try {
@@ -460,7 +452,7 @@ export class StorageExport implements Srv<FidState> {
           return reject(err(Errno.EBADF));
         }
         s.fd = fd;
-        fs.fstat(fd, { bigint: true }, (e2, st) => (e2 ? reject(e2) : resolve(qidOf(this.paths, st))));
+        fs.fstat(fd, { bigint: true }, (e2, st) => (e2 ? reject(e2) : resolve(qidOf(this.paths, fromNodeStats(st)))));
       });
     });
   }
@@ -479,7 +471,7 @@ export class StorageExport implements Srv<FidState> {
     const dst = this.need(u, dir.fd, MAY_WRITE | MAY_EXEC);
     let existed = false;
     if (u !== undefined && !(lflags & L_O_EXCL)) {
-      const old = lstatOrNull(at(dir.fd, name));
+      const old = lstatOrNull(dir.fd, name);
       if (old !== undefined) {
         existed = true;
         const acc = lflags & L_O_ACCMODE;
@@ -529,8 +521,8 @@ export class StorageExport implements Srv<FidState> {
    * diod makes none): the Handle owns it and closes it when its last fid goes (see `closeIo`).
    * With `pfd` (metadataIo 'pool'), the Handle holds that O_PATH descriptor instead.
    */
-  private created(s: FidState, dir: Handle, name: string, fd: number, st: fs.BigIntStats, lflags: number, pfd = fd): Qid {
-    if ((Number(st.mode) & S_IFMT) !== S_IFREG) throw err(Errno.EISDIR);
+  private created(s: FidState, dir: Handle, name: string, fd: number, st: HostStat, lflags: number, pfd = fd): Qid {
+    if ((st.mode & S_IFMT) !== S_IFREG) throw err(Errno.EISDIR);
     this.closeIo(s);
     s.h = new Handle(this.handles, pfd, st, dir, name);
     dir.release();
@@ -540,7 +532,7 @@ export class StorageExport implements Srv<FidState> {
   }
 
   /** Makes `name` in `dir` (by `make`), gives it to the mapped user, and returns a Handle on it. */
-  private made(dir: Handle, name: string, u: User | undefined, dst: fs.BigIntStats | undefined, gid: number, dirOnly: boolean): [Handle, fs.BigIntStats] {
+  private made(dir: Handle, name: string, u: User | undefined, dst: HostStat | undefined, gid: number, dirOnly: boolean): [Handle, HostStat] {
     const [h, st] = this.lookup(dir, name);
     try {
       if (dirOnly && !h.isDir) throw err(Errno.EIO, 'created directory replaced');
@@ -578,7 +570,7 @@ export class StorageExport implements Srv<FidState> {
     }
   }
 
-  private makeDir(dfid: Fid<FidState>, name: string, mode: number, gid: number): [Handle, fs.BigIntStats] {
+  private makeDir(dfid: Fid<FidState>, name: string, mode: number, gid: number): [Handle, HostStat] {
     this.writable();
     nameCheck(name);
     const s = this.fileOf(dfid);
@@ -593,7 +585,7 @@ export class StorageExport implements Srv<FidState> {
     return qidOf(this.paths, st);
   }
 
-  private makeSymlink(dfid: Fid<FidState>, name: string, target: string, gid: number): [Handle, fs.BigIntStats] {
+  private makeSymlink(dfid: Fid<FidState>, name: string, target: string, gid: number): [Handle, HostStat] {
     this.writable();
     nameCheck(name);
     if (target === '' || target.includes('\0')) throw err(Errno.EINVAL);
@@ -616,7 +608,7 @@ export class StorageExport implements Srv<FidState> {
    * Tmknod: FIFOs (through mkfifo(1): Node has no mknod(2)) and regular files; device nodes are
    * refused (EPERM), sockets are not supported (EOPNOTSUPP).
    */
-  private async makeNode(dfid: Fid<FidState>, name: string, mode: number, gid: number): Promise<[Handle, fs.BigIntStats]> {
+  private async makeNode(dfid: Fid<FidState>, name: string, mode: number, gid: number): Promise<[Handle, HostStat]> {
     this.writable();
     nameCheck(name);
     const s = this.fileOf(dfid);
@@ -626,7 +618,7 @@ export class StorageExport implements Srv<FidState> {
     if (t === S_IFSOCK) throw new NinepError('socket nodes are not supported', Errno.EOPNOTSUPP);
     if (t !== S_IFIFO && t !== S_IFREG && t !== 0) throw err(Errno.EINVAL);
     const dst = this.need(s.user, dir.fd, MAY_WRITE | MAY_EXEC);
-    if (lstatOrNull(at(dir.fd, name)) !== undefined) throw err(Errno.EEXIST);
+    if (lstatOrNull(dir.fd, name) !== undefined) throw err(Errno.EEXIST);
     if (t === S_IFIFO) await runMkfifo(`/proc/${process.pid}/fd/${dir.fd}/${name}`, mode);
     else fs.closeSync(openIn(dir.fd, name, fs.constants.O_CREAT | fs.constants.O_EXCL | fs.constants.O_WRONLY | O_NOFOLLOW, mode & 0o7777));
     return this.made(dir, name, s.user, dst, gid, false);
@@ -651,7 +643,7 @@ export class StorageExport implements Srv<FidState> {
     let p = permBits;
     if (!dotu) {
       // open(5): the directory's permissions mask the new file's.
-      const dmode = Number(fstat(s.h.fd).mode);
+      const dmode = fstat(s.h.fd).mode;
       const mask = p & DMDIR ? 0o777 : 0o666;
       p = (p & ~mask) | (p & dmode & mask);
     }
@@ -659,7 +651,7 @@ export class StorageExport implements Srv<FidState> {
     if (dotu && p & DMSETUID) bits |= 0o4000;
     if (dotu && p & DMSETGID) bits |= 0o2000;
     const gid = s.user?.gid ?? NOID;
-    let made: [Handle, fs.BigIntStats] | undefined;
+    let made: [Handle, HostStat] | undefined;
     if (p & DMDIR) made = this.makeDir(fid, name, bits, gid);
     else if (dotu && p & DMSYMLINK) made = this.makeSymlink(fid, name, extension, gid);
     else if (dotu && p & DMLINK) {
@@ -779,8 +771,8 @@ export class StorageExport implements Srv<FidState> {
     if (v & (SETATTR_ATIME | SETATTR_MTIME)) {
       if (v & SETATTR_SIZE) st = fstat(h.fd);
       const now = Date.now() / 1000;
-      const atime = v & SETATTR_ATIME ? (v & SETATTR_ATIME_SET ? seconds(a.atimeSec, a.atimeNsec) : now) : secondsOf(st.atimeNs);
-      const mtime = v & SETATTR_MTIME ? (v & SETATTR_MTIME_SET ? seconds(a.mtimeSec, a.mtimeNsec) : now) : secondsOf(st.mtimeNs);
+      const atime = v & SETATTR_ATIME ? (v & SETATTR_ATIME_SET ? seconds(a.atimeSec, a.atimeNsec) : now) : seconds(st.atimeSec, st.atimeNsec);
+      const mtime = v & SETATTR_MTIME ? (v & SETATTR_MTIME_SET ? seconds(a.mtimeSec, a.mtimeNsec) : now) : seconds(st.mtimeSec, st.mtimeNsec);
       fs.utimesSync(at(h.fd), atime, mtime);
     }
   }
@@ -830,7 +822,7 @@ export class StorageExport implements Srv<FidState> {
   private moveEntry(u: User | undefined, olddir: Handle, oldname: string, newdir: Handle, newname: string): void {
     this.needDelete(u, olddir, oldname);
     this.needDelete(u, newdir, newname);
-    const st = fs.lstatSync(at(olddir.fd, oldname), { bigint: true });
+    const st = lstatAt(olddir.fd, oldname);
     fs.renameSync(at(olddir.fd, oldname), at(newdir.fd, newname));
     this.handles.renamed(`${st.dev}:${st.ino}`, olddir, oldname, newdir, newname);
   }
@@ -866,7 +858,7 @@ export class StorageExport implements Srv<FidState> {
     const self = qidOf(this.paths, st);
     let parent = self;
     if (!this.isRoot(h)) {
-      const p = lstatOrNull(at(h.fd, '..'));
+      const p = lstatOrNull(h.fd, '..');
       if (p !== undefined) parent = qidOf(this.paths, p);
     }
     return this.dirs.list(h.key, h.fd, st, self, parent, this.paths);
@@ -888,12 +880,12 @@ export class StorageExport implements Srv<FidState> {
     if (e === undefined) return null;
     const dialect = req.session.dialect ?? '9P2000';
     const p = at(s.h.fd, e.name);
-    const st = lstatOrNull(p);
+    const st = lstatOrNull(s.h.fd, e.name);
     if (st === undefined) {
       return { type: 0, dev: 0, qid: e.qid, mode: 0, atime: 0, mtime: 0, length: 0, name: e.name, uid: '', gid: '', muid: '', extension: '', nUid: NOID, nGid: NOID, nMuid: NOID };
     }
     let target: string | undefined;
-    if (dialect !== '9P2000' && (Number(st.mode) & S_IFMT) === 0o120000) {
+    if (dialect !== '9P2000' && (st.mode & S_IFMT) === 0o120000) {
       try {
         target = fs.readlinkSync(p);
       } catch {
@@ -966,7 +958,7 @@ export class StorageExport implements Srv<FidState> {
       from = this.locate(h);
       // 9P2000 refuses a name in use (stat(5)); 9P2000.u replaces it as rename(2) does, which is
       // what Linux v9fs's mv over an existing file needs.
-      if (fid.session.dialect === '9P2000' && lstatOrNull(at(from.dir.fd, d.name)) !== undefined) throw err(Errno.EEXIST);
+      if (fid.session.dialect === '9P2000' && lstatOrNull(from.dir.fd, d.name) !== undefined) throw err(Errno.EEXIST);
       this.needDelete(s.user, from.dir, from.name);
     }
     this.setattr(fid, a);
@@ -1066,7 +1058,7 @@ export class StorageExport implements Srv<FidState> {
     if (u !== undefined && u.uid !== 0) {
       if (!name.startsWith(XATTR_USER)) throw err(Errno.EPERM);
       const st = this.need(u, s.h.fd, MAY_WRITE)!;
-      if (Number(st.mode) & 0o1000 && (Number(st.mode) & S_IFMT) === S_IFDIR && !isOwner(perm(st), u)) throw err(Errno.EPERM);
+      if (st.mode & 0o1000 && (st.mode & S_IFMT) === S_IFDIR && !isOwner(perm(st), u)) throw err(Errno.EPERM);
     }
     const target = s.fd >= 0 ? s.fd : at(s.h.fd);
     if (size === 0) {

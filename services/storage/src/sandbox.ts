@@ -26,7 +26,7 @@
  */
 import * as fs from 'node:fs';
 import { Errno, NinepError, S_IFMT } from '@prose/protocol';
-import { AT_REMOVEDIR, haveAtCalls, mkdirat, openat, unlinkat } from '@prose/posix';
+import { AT_REMOVEDIR, haveAtCalls, lstatAt, mkdirat, openat, unlinkat, type HostStat } from '@prose/posix';
 
 /** Linux open(2) flags Node does not name. */
 export const O_PATH = 0o10000000;
@@ -112,12 +112,12 @@ export class Handle {
   private refs = 1;
   private readonly reg: HandleRegistry;
 
-  constructor(reg: HandleRegistry, fd: number, st: fs.BigIntStats, parent: Handle | undefined, name: string) {
+  constructor(reg: HandleRegistry, fd: number, st: HostStat, parent: Handle | undefined, name: string) {
     this.reg = reg;
     this.fd = fd;
     this.dev = st.dev;
     this.ino = st.ino;
-    this.kind = Number(st.mode) & S_IFMT;
+    this.kind = st.mode & S_IFMT;
     this.parent = parent;
     parent?.retain();
     this.name = name;
@@ -180,9 +180,9 @@ export class Handle {
   located(): { dir: Handle; name: string } {
     const dir = this.parent;
     if (dir === undefined) throw NinepError.errno(Errno.EBUSY, 'no parent known for this file');
-    let st: fs.BigIntStats | undefined;
+    let st: HostStat | undefined;
     try {
-      st = fs.lstatSync(at(dir.fd, this.name), { bigint: true });
+      st = lstatAt(dir.fd, this.name);
     } catch {
       st = undefined;
     }
