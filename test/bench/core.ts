@@ -171,11 +171,16 @@ function rowOf(c: CoreCase, mode: string, size: number, placement: Placement, ru
  * Soundness: every case is connected before measuring starts, and the cases are interleaved: for
  * each repetition, payload and mode, every case is measured in turn (the order rotating between
  * repetitions), so a burst of load from elsewhere on the machine lands on all cases alike rather
- * than on whichever ran then. Each configuration is measured `reps` times; a row gives the median
- * of the runs' p50, p99 and ops/s, the spread of the p50s (`p50_min_us`, `p50_max_us`) and the
- * CPU time per round trip of the driver (`client_cpu_us`) and of the peer (`server_cpu_us`),
- * which is what the other load on a shared machine disturbs least. Before the first run, every
- * case makes `warmup` round trips over all payloads and modes: a new Node process (the driver,
+ * than on whichever ran then. Each configuration is measured `reps` times, each time against
+ * peers started afresh: a Node peer's speed is a property of its process. Started the same way,
+ * pinned the same way and fully warmed, one null server answers serial 64 B Twrites in 16.5 µs
+ * and the next in 18.5 (about one in three lands in the slow group on these VMs, with ASLR off
+ * and a fixed V8 seed too, so neither the JIT's nor the address layout's doing; diod's
+ * processes show no such groups), and with one process per suite a whole run drew one of them.
+ * A row gives the median of the runs' p50, p99 and ops/s, the spread of the p50s (`p50_min_us`,
+ * `p50_max_us`) and the CPU time per round trip of the driver (`client_cpu_us`) and of the peer
+ * (`server_cpu_us`), which is what the other load on a shared machine disturbs least. Before a
+ * rep's first run, every case makes `warmup` round trips over all payloads and modes: a new Node process (the driver,
  * a Node peer) runs its first seconds slower — JIT tiers, young-generation resizing — and with
  * 2,000 round trips of warm-up the first run of every case, diod's and raw-tcp's included
  * (through the shared driver), read 15–25% below the later ones. Each run then follows a tenth
@@ -196,19 +201,24 @@ export async function runCore(opts: CoreOptions = {}): Promise<Row[]> {
   for (const placement of placements) {
     const cpus = cpusFor(placement);
     pinSelf(cpus ?? allCpus());
-    const peers = await startPeers(cpus, cases);
-    const targets = new Map<CoreCase, Target>();
     const runs = new Map<string, Run[]>();
-    try {
-      for (const c of cases) targets.set(c, await connect(c, peers));
-      const per = Math.ceil(warmup / (payloads.length * modes.length));
-      for (const c of cases) {
-        const t = targets.get(c)!;
-        for (const size of payloads) {
-          for (const [, d] of modes) await measure(t, Buffer.alloc(Math.min(size, t.maxPayload), 0x5a), per, d);
+    const maxPayload = new Map<CoreCase, number>();
+    for (let rep = 0; rep < reps; rep++) {
+      // Fresh peers for every rep: one Node process runs a whole rep 10–15% faster or slower
+      // than the next one started the same way (see `runCore`), so a row is a median over
+      // `reps` processes of each peer, not `reps` runs of one.
+      const peers = await startPeers(cpus, cases);
+      const targets = new Map<CoreCase, Target>();
+      try {
+        for (const c of cases) targets.set(c, await connect(c, peers));
+        for (const [c, t] of targets) maxPayload.set(c, t.maxPayload);
+        const per = Math.ceil(warmup / (payloads.length * modes.length));
+        for (const c of cases) {
+          const t = targets.get(c)!;
+          for (const size of payloads) {
+            for (const [, d] of modes) await measure(t, Buffer.alloc(Math.min(size, t.maxPayload), 0x5a), per, d);
+          }
         }
-      }
-      for (let rep = 0; rep < reps; rep++) {
         for (const size of payloads) {
           for (const [mode, d] of modes) {
             for (let k = 0; k < cases.length; k++) {
@@ -229,13 +239,13 @@ export async function runCore(opts: CoreOptions = {}): Promise<Row[]> {
             }
           }
         }
+      } finally {
+        for (const t of targets.values()) t.close();
+        await peers.stop();
       }
-    } finally {
-      for (const t of targets.values()) t.close();
-      await peers.stop();
     }
     for (const c of cases) {
-      const max = targets.get(c)!.maxPayload;
+      const max = maxPayload.get(c)!;
       for (const size of payloads) {
         for (const [mode] of modes) rows.push(rowOf(c, mode, size, placement, runs.get(`${c} ${mode} ${size}`)!, Math.min(size, max)));
       }

@@ -15,10 +15,13 @@
  *     directory's ctime and so empties our listing cache for it; diod has none). Before any
  *     round, every server makes `warmups` such listings of another directory of the same size,
  *     so that JIT warm-up (the client's included) is neither timed nor charged to one server.
- * Both servers run at once and export a fresh directory on the same file system (/tmp). Every
- * workload runs once per server per round, the servers taking turns (which goes first
+ * Both servers run at once and export a directory of their own on the same file system (/tmp).
+ * Every workload runs once per server per round, the servers taking turns (which goes first
  * alternates by round), for `rounds` rounds; each row is the median round, with the slowest and
- * fastest (rate_min, rate_max: MB/s for seq-*, ops/s otherwise).
+ * fastest (rate_min, rate_max: MB/s for seq-*, ops/s otherwise). Each round starts both servers
+ * afresh on the same directories (and warms them up as above): a Node process's speed differs
+ * from one process to the next by 10–15% (see core.ts), so a row is a median over `rounds`
+ * processes of each server rather than over `rounds` runs of one.
  */
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -63,28 +66,28 @@ interface Peer {
   stop(): Promise<void>;
 }
 
-async function startPeer(c: StorageCase, cpus: string | undefined): Promise<Peer> {
+/** Starts server `c` exporting `dir` (made by the caller, kept across restarts). */
+async function startPeer(c: StorageCase, cpus: string | undefined, dir: string): Promise<Peer> {
   if (c === 'diod') {
-    const d: Diod = await startDiod({ prefix: cpus !== undefined ? ['taskset', '-c', cpus] : undefined });
-    return { c, addr: d.addr, aname: d.exportDir, dir: d.exportDir, stop: () => d.stop() };
+    // diod exports its own temp directory too; the attach names ours.
+    const d: Diod = await startDiod({ prefix: cpus !== undefined ? ['taskset', '-c', cpus] : undefined, args: ['-e', dir] });
+    return { c, addr: d.addr, aname: dir, dir, stop: () => d.stop() };
   }
-  const base = fs.mkdtempSync(path.join(os.tmpdir(), 'prose-bench-storage-'));
-  const dir = path.join(base, 'export');
-  fs.mkdirSync(dir);
-  let p: ServiceProc;
+  const p: ServiceProc = await startServiceProc('storage', ['--export', dir, '--health', 'none'], { cpus });
+  return { c, addr: p.addr, aname: '', dir, stop: () => p.stop() };
+}
+
+/** Starts server `c` on `dir` and attaches to it. */
+async function connectPeer(c: StorageCase, cpus: string | undefined, dir: string): Promise<PeerConn> {
+  const peer = await startPeer(c, cpus, dir);
   try {
-    p = await startServiceProc('storage', ['--export', dir, '--health', 'none'], { cpus });
+    const client = await Client.connect(peer.addr, { msize: 1024 * 1024 + 24 });
+    const root = await client.attach({ aname: peer.aname, uname: 'root', nUname: 0 });
+    return { peer, client, root };
   } catch (e) {
-    fs.rmSync(base, { recursive: true, force: true });
+    await peer.stop();
     throw e;
   }
-  return {
-    c, addr: p.addr, aname: '', dir,
-    stop: async () => {
-      await p.stop();
-      fs.rmSync(base, { recursive: true, force: true });
-    },
-  };
 }
 
 const now = () => process.hrtime.bigint();
@@ -187,18 +190,27 @@ export async function runStorage(opts: StorageOptions = {}): Promise<Row[]> {
   for (const placement of placements) {
     const cpus = cpusFor(placement);
     pinSelf(cpus ?? allCpus());
-    const peers: PeerConn[] = [];
+    // One export directory per server, filled once; the servers themselves are started afresh
+    // for every round (see the module doc).
+    const base = fs.mkdtempSync(path.join(os.tmpdir(), 'prose-bench-storage-'));
+    const dirs = new Map<StorageCase, string>();
+    let peers: PeerConn[] = [];
+    const stopPeers = async () => {
+      const ps = peers;
+      peers = [];
+      for (const { client } of ps) client.close();
+      await Promise.all(ps.map((p) => p.peer.stop()));
+    };
     try {
       for (const c of cases) {
-        const peer = await startPeer(c, cpus);
-        try {
-          const client = await Client.connect(peer.addr, { msize: 1024 * 1024 + 24 });
-          const root = await client.attach({ aname: peer.aname, uname: 'root', nUname: 0 });
-          peers.push({ peer, client, root });
-        } catch (e) {
-          await peer.stop();
-          throw e;
+        const dir = path.join(base, c);
+        fs.mkdirSync(path.join(dir, 'cgu'), { recursive: true });
+        for (const [name, prefix] of [['big', 'entry'], ['warm', 'warm']] as const) {
+          const d = path.join(dir, name);
+          fs.mkdirSync(d);
+          for (let i = 0; i < entries; i++) fs.writeFileSync(path.join(d, `${prefix}-${String(i).padStart(6, '0')}`), '');
         }
+        dirs.set(c, dir);
       }
       // Every round of every workload is kept; the median round of each is reported, with the
       // spread of the rounds beside it.
@@ -208,40 +220,33 @@ export async function runStorage(opts: StorageOptions = {}): Promise<Row[]> {
         all.set(k, [...(all.get(k) ?? []), r]);
         log(`${r.case} ${r.mode} ${r.placement}: ${r.ops_per_s} ops/s${r.mb_per_s !== undefined ? `, ${r.mb_per_s} MB/s` : ''}, p50 ${r.p50_us} µs`);
       };
-      for (const { peer } of peers) {
-        fs.mkdirSync(path.join(peer.dir, 'cgu'));
-        for (const [name, prefix] of [['big', 'entry'], ['warm', 'warm']] as const) {
-          const d = path.join(peer.dir, name);
-          fs.mkdirSync(d);
-          for (let i = 0; i < entries; i++) fs.writeFileSync(path.join(d, `${prefix}-${String(i).padStart(6, '0')}`), '');
-        }
-      }
-      // The same warm-up on every server before anything is measured: `warmups` uncached
-      // listings of another directory of the same size, so that the code that lists (ours, and
-      // the client's, which would otherwise be charged to whichever server goes first) is
-      // compiled before the cold listings are timed.
-      for (const { peer, root } of peers) {
-        for (let i = 0; i < warmups; i++) await coldList(root, path.join(peer.dir, 'warm'), 'warm', entries);
-      }
       // Rounds: each workload runs once per server per round, the servers taking turns (the
       // first server of a round alternates), so both meet the same drift of the machine.
       for (let round = 0; round < rounds; round++) {
+        for (const c of cases) peers.push(await connectPeer(c, cpus, dirs.get(c)!));
+        // The same warm-up on every server before anything is measured: `warmups` uncached
+        // listings of another directory of the same size, so that the code that lists (ours,
+        // and the client's, which would otherwise be charged to whichever server goes first) is
+        // compiled before the cold listings are timed.
+        for (const { peer, root } of peers) {
+          for (let i = 0; i < warmups; i++) await coldList(root, path.join(peer.dir, 'warm'), 'warm', entries);
+        }
         const order = round % 2 === 0 ? peers : [...peers].reverse();
-        const base = (p: PeerConn) => ({ case: p.peer.c, placement, msize: p.root.client.msize });
+        const row = (p: PeerConn) => ({ case: p.peer.c, placement, msize: p.root.client.msize });
         for (const p of order) {
           const times: number[] = [];
           const t0 = now();
           for (let i = 0; i < coldListings; i++) times.push(await coldList(p.root, path.join(p.peer.dir, 'big'), 'big', entries));
           const cold = summarize(times, Number(now() - t0));
-          keep({ ...base(p), mode: 'readdir-cold', payload: entries, ...cold, entries_per_s: Math.round(cold.ops_per_s * entries), listings: coldListings });
+          keep({ ...row(p), mode: 'readdir-cold', payload: entries, ...cold, entries_per_s: Math.round(cold.ops_per_s * entries), listings: coldListings });
         }
         for (const p of order) {
           const w = await seqWrite(p.root, bytes, window);
-          keep({ ...base(p), mode: 'seq-write', payload: w.size, ...summarize(w.samples, w.wallNs), mb_per_s: round1(bytes / 1e6 / (w.wallNs / 1e9)), mib });
+          keep({ ...row(p), mode: 'seq-write', payload: w.size, ...summarize(w.samples, w.wallNs), mb_per_s: round1(bytes / 1e6 / (w.wallNs / 1e9)), mib });
         }
         for (const p of order) {
           const r = await seqRead(p.root, bytes, window);
-          keep({ ...base(p), mode: 'seq-read', payload: r.size, ...summarize(r.samples, r.wallNs), mb_per_s: round1(bytes / 1e6 / (r.wallNs / 1e9)), mib });
+          keep({ ...row(p), mode: 'seq-read', payload: r.size, ...summarize(r.samples, r.wallNs), mb_per_s: round1(bytes / 1e6 / (r.wallNs / 1e9)), mib });
           fs.rmSync(path.join(p.peer.dir, 'seq'), { force: true });
         }
         for (const [mode, lanes] of [['create-getattr-unlink', 1], ['create-getattr-unlink-parallel16', 16]] as const) {
@@ -249,7 +254,7 @@ export async function runStorage(opts: StorageOptions = {}): Promise<Row[]> {
             const dir = await p.root.walk('cgu');
             const x = await createGetattrUnlink(dir, files, lanes, `${mode}-${round}`);
             await dir.clunk();
-            keep({ ...base(p), mode, payload: 64, ...summarize(x.samples, x.wallNs), files });
+            keep({ ...row(p), mode, payload: 64, ...summarize(x.samples, x.wallNs), files });
           }
         }
         for (const p of order) {
@@ -261,8 +266,9 @@ export async function runStorage(opts: StorageOptions = {}): Promise<Row[]> {
             times.push(Number(now() - s));
           }
           const warm = summarize(times, Number(now() - t0));
-          keep({ ...base(p), mode: 'readdir', payload: entries, ...warm, entries_per_s: Math.round(warm.ops_per_s * entries), listings });
+          keep({ ...row(p), mode: 'readdir', payload: entries, ...warm, entries_per_s: Math.round(warm.ops_per_s * entries), listings });
         }
+        await stopPeers();
       }
       for (const c of cases) {
         for (const mode of STORAGE_MODES) {
@@ -271,8 +277,8 @@ export async function runStorage(opts: StorageOptions = {}): Promise<Row[]> {
         }
       }
     } finally {
-      for (const { client } of peers) client.close();
-      await Promise.all(peers.map((p) => p.peer.stop()));
+      await stopPeers();
+      fs.rmSync(base, { recursive: true, force: true });
       pinSelf(allCpus());
     }
   }
