@@ -12,7 +12,7 @@ import { haveDiod } from '../support/diod.js';
 jest.setTimeout(60000);
 
 test('suite storage runs every case and workload and writes its JSON rows', async () => {
-  const rows = await runStorage({ mib: 4, files: 100, entries: 300, listings: 3, coldListings: 2, warmups: 2, rounds: 2, placements: ['unpinned'] });
+  const rows = await runStorage({ mib: 4, files: 100, entries: 300, listings: 3, coldListings: 2, warmups: 2, warmFiles: 50, warmMib: 2, rounds: 2, placements: ['unpinned'] });
   const cases = STORAGE_CASES.filter((c) => c !== 'diod' || haveDiod());
   const modes = [...STORAGE_MODES];
   expect(rows).toHaveLength(cases.length * modes.length);

@@ -12,9 +12,10 @@
  *     Treaddirs of msize, clunk) `listings` times per round ("readdir"; ops_per_s = listings/s,
  *     entries_per_s extra), and `coldListings` times per round with nothing cached by the server
  *     ("readdir-cold": before each, an entry is added and removed on the host, which changes the
- *     directory's ctime and so empties our listing cache for it; diod has none). Before any
- *     round, every server makes `warmups` such listings of another directory of the same size,
- *     so that JIT warm-up (the client's included) is neither timed nor charged to one server.
+ *     directory's ctime and so empties our listing cache for it; diod has none). Before each
+ *     round, every (fresh) server makes `warmups` such listings of another directory of the
+ *     same size, creates `warmFiles` files in each mode and writes and reads `warmMib` MiB, so
+ *     that JIT warm-up (the client's included) is neither timed nor charged to one server.
  * Both servers run at once and export a directory of their own on the same file system (/tmp).
  * Every workload runs once per server per round, the servers taking turns (which goes first
  * alternates by round), for `rounds` rounds; each row is the median round, with the slowest and
@@ -49,6 +50,9 @@ export interface StorageOptions {
   coldListings?: number;
   /** Uncached listings of another directory of the same size on each server before anything is timed (default 10). */
   warmups?: number;
+  /** Files created (each mode) and MiB written and read by each fresh server before a round is timed (default 2,000 and 32). */
+  warmFiles?: number;
+  warmMib?: number;
   /** Requests in flight for the sequential I/O (default 8). */
   window?: number;
   /** Rounds of each workload per server, the servers taking turns; the median is reported (default 5). */
@@ -180,6 +184,8 @@ export async function runStorage(opts: StorageOptions = {}): Promise<Row[]> {
   const listings = Math.max(2, opts.listings ?? 20);
   const coldListings = Math.max(1, opts.coldListings ?? 5);
   const warmups = Math.max(0, opts.warmups ?? 10);
+  const warmFiles = Math.max(0, opts.warmFiles ?? 2000);
+  const warmBytes = Math.max(0, opts.warmMib ?? 32) * 1024 * 1024;
   const window = opts.window ?? 8;
   const rounds = Math.max(1, opts.rounds ?? 5);
   const placements = opts.placements ?? ['unpinned', 'same-cpu'];
@@ -224,12 +230,24 @@ export async function runStorage(opts: StorageOptions = {}): Promise<Row[]> {
       // first server of a round alternates), so both meet the same drift of the machine.
       for (let round = 0; round < rounds; round++) {
         for (const c of cases) peers.push(await connectPeer(c, cpus, dirs.get(c)!));
-        // The same warm-up on every server before anything is measured: `warmups` uncached
-        // listings of another directory of the same size, so that the code that lists (ours,
-        // and the client's, which would otherwise be charged to whichever server goes first) is
-        // compiled before the cold listings are timed.
+        // The same warm-up on every fresh server before anything is measured: `warmups`
+        // uncached listings of another directory of the same size, `warmFiles` files created in
+        // each mode, `warmMib` written and read, so that the code of every workload (ours, and
+        // the client's, which would otherwise be charged to whichever server goes first) is
+        // compiled before it is timed. Without it, the first seconds of a new Node process
+        // (JIT compilation, on one CPU competing with the work itself) are most of the tail.
         for (const { peer, root } of peers) {
           for (let i = 0; i < warmups; i++) await coldList(root, path.join(peer.dir, 'warm'), 'warm', entries);
+          if (warmBytes > 0) {
+            await seqWrite(root, warmBytes, window);
+            await seqRead(root, warmBytes, window);
+            fs.rmSync(path.join(peer.dir, 'seq'), { force: true });
+          }
+          if (warmFiles > 0) {
+            const dir = await root.walk('cgu');
+            for (const lanes of [1, 16]) await createGetattrUnlink(dir, warmFiles, lanes, `warm-${round}-${lanes}`);
+            await dir.clunk();
+          }
         }
         const order = round % 2 === 0 ? peers : [...peers].reverse();
         const row = (p: PeerConn) => ({ case: p.peer.c, placement, msize: p.root.client.msize });
@@ -339,7 +357,10 @@ export async function storageSuite(a: { placements?: Placement[] }): Promise<{ r
   const notes = [
     '',
     `Each row is the median of ${rounds} rounds; in each round every workload runs once per server, the servers taking turns`,
-    '(the first one alternates by round). Both servers export a fresh directory of the same file system, same client.',
+    '(the first one alternates by round). Each round starts both servers afresh (a Node process runs 10-15% faster or',
+    'slower than the next for its whole life) and warms each up: 10 uncached listings of another 10,000-entry directory,',
+    '2,000 files created one at a time and 16 at once, 32 MiB written and read. Both servers export a directory of their',
+    'own on the same file system, same client.',
     '  seq-write / seq-read  256 MiB written into a new file, then read, in requests of msize-24 bytes, 8 in flight (MB/s).',
     '  create-getattr-unlink  10,000 files one at a time: walk (clone), lcreate, 64-byte write, getattr, clunk, unlinkat',
     '                         (diod: walk + remove instead of unlinkat, one more round trip) (files/s, p50/p99 per file).',
@@ -347,8 +368,7 @@ export async function storageSuite(a: { placements?: Placement[] }): Promise<{ r
     '  readdir-cold           5 listings per round of a 10,000-entry directory (walk, lopen, readdirs of msize, clunk), each',
     '                         after an entry was added and removed on the host: that changes the directory\'s ctime, so our',
     '                         listing cache (keyed on it) reads the directory again; diod keeps no listings. The host kernel\'s',
-    '                         dentry and inode caches are warm for both. Before any round, each server lists another directory',
-    '                         of the same size 10 times the same way, so JIT warm-up (ours and the client\'s) is not timed.',
+    '                         dentry and inode caches are warm for both.',
     '  readdir                20 listings per round of the same directory, unchanged (ours answers from its listing cache).',
     '',
     'prose-storage / diod of the medians (MB/s for seq-*, ops/s otherwise; > 1 means prose-storage is faster; target',

@@ -7,6 +7,8 @@
 //   getdents(fd, buf)                         -> bytes of linux_dirent64 records | 0 at end | -errno
 //   readdir(fd)                               -> [names joined by "/", BigUint64Array d_ino, Uint8Array d_type,
 //                                                 Uint16Array name lengths in bytes] | -errno
+//   readdirEncoded(fd, topLo, topHi, first)  -> [Buffer of 9P2000.L dirents, Uint32Array ends, Uint32Array
+//                                                DT_UNKNOWN indices] | -errno (-EILSEQ: a name not UTF-8)
 //   pwritePieces(fd, buf, offset, piece, cb)  -> undefined; in the thread pool, writes buf at offset
 //                                                in pwrite(2) calls of at most `piece` bytes, then
 //                                                cb(errno or 0, bytes written) on the event loop
@@ -316,6 +318,141 @@ static napi_value ReadDir(napi_env env, napi_callback_info info) {
   return out;
 }
 
+// True when s[0..len) is well-formed UTF-8 (no overlong forms, surrogates or code points past
+// U+10FFFF): what decodes to the same bytes when a string of it is encoded again.
+static int utf8_ok(const unsigned char* s, size_t len) {
+  size_t i = 0;
+  while (i < len) {
+    unsigned c = s[i];
+    if (c < 0x80) {
+      i++;
+      continue;
+    }
+    size_t n;
+    unsigned lo = 0x80, hi = 0xbf;
+    if (c >= 0xc2 && c <= 0xdf) n = 1;
+    else if (c >= 0xe0 && c <= 0xef) {
+      n = 2;
+      if (c == 0xe0) lo = 0xa0;
+      if (c == 0xed) hi = 0x9f;
+    } else if (c >= 0xf0 && c <= 0xf4) {
+      n = 3;
+      if (c == 0xf0) lo = 0x90;
+      if (c == 0xf4) hi = 0x8f;
+    } else return 0;
+    if (i + n >= len) return 0;
+    if (s[i + 1] < lo || s[i + 1] > hi) return 0;
+    for (size_t k = 2; k <= n; k++) {
+      if (s[i + k] < 0x80 || s[i + k] > 0xbf) return 0;
+    }
+    i += n + 1;
+  }
+  return 1;
+}
+
+static void put32(unsigned char* p, uint32_t v) {
+  p[0] = (unsigned char)v;
+  p[1] = (unsigned char)(v >> 8);
+  p[2] = (unsigned char)(v >> 16);
+  p[3] = (unsigned char)(v >> 24);
+}
+
+// Every entry from the directory's position to its end, "." and ".." left out, encoded as
+// 9P2000.L dirents (qid[13] offset[8] type[1] name[s]) back to back: qid.type from d_type
+// (directory, symlink, else file), version 0, path d_ino ^ top; offset firstCookie + index.
+// DT_UNKNOWN entries get qid.path 0 and their indices listed. Returns [records Buffer, ends
+// (Uint32Array: where each entry ends in the records), unknown indices (Uint32Array)], or -errno;
+// -EILSEQ when a name is not well-formed UTF-8 (the caller then lists with readdir).
+static napi_value ReadDirEncoded(napi_env env, napi_callback_info info) {
+  size_t argc = 4;
+  napi_value a[4];
+  napi_get_cb_info(env, info, &argc, a, NULL, NULL);
+  int32_t fd;
+  uint32_t top_lo, top_hi;
+  int64_t first;
+  if (argc < 4 || napi_get_value_int32(env, a[0], &fd) != napi_ok || napi_get_value_uint32(env, a[1], &top_lo) != napi_ok ||
+      napi_get_value_uint32(env, a[2], &top_hi) != napi_ok || napi_get_value_int64(env, a[3], &first) != napi_ok) {
+    return type_error(env, "readdirEncoded(fd, topLo, topHi, firstCookie) expected");
+  }
+  uint64_t top = ((uint64_t)top_hi << 32) | top_lo;
+  enum { CHUNK = 64 * 1024, HEAD = 24 };
+  char* buf = malloc(CHUNK);
+  unsigned char* rec = NULL;
+  size_t rlen = 0, rcap = 0;
+  uint32_t* ends = NULL;
+  size_t ecap = 0, count = 0;
+  uint32_t* unknown = NULL;
+  size_t ucap = 0, ucount = 0;
+  int err = buf == NULL ? ENOMEM : 0;
+  while (!err) {
+    long n = syscall(SYS_getdents64, fd, buf, CHUNK);
+    if (n < 0) {
+      err = errno;
+      break;
+    }
+    if (n == 0) break;
+    for (long p = 0; p < n && !err;) {
+      uint64_t ino;
+      uint16_t reclen;
+      memcpy(&ino, buf + p, 8);
+      memcpy(&reclen, buf + p + 16, 2);
+      uint8_t type = (uint8_t)buf[p + 18];
+      const char* name = buf + p + 19;
+      size_t len = strnlen(name, reclen - 19);
+      p += reclen;
+      if ((len == 1 && name[0] == '.') || (len == 2 && name[0] == '.' && name[1] == '.')) continue;
+      if (!utf8_ok((const unsigned char*)name, len)) {
+        err = EILSEQ;
+        break;
+      }
+      if (!grow((void**)&rec, &rcap, rlen + HEAD + len) || !grow((void**)&ends, &ecap, (count + 1) * sizeof *ends) ||
+          (type == 0 && !grow((void**)&unknown, &ucap, (ucount + 1) * sizeof *unknown))) {
+        err = ENOMEM;
+        break;
+      }
+      unsigned char* r = rec + rlen;
+      uint64_t path = type == 0 ? 0 : ino ^ top;
+      uint64_t cookie = (uint64_t)first + count;
+      r[0] = type == 4 ? 0x80 : type == 10 ? 0x02 : 0;
+      put32(r + 1, 0);
+      put32(r + 5, (uint32_t)path);
+      put32(r + 9, (uint32_t)(path >> 32));
+      put32(r + 13, (uint32_t)cookie);
+      put32(r + 17, (uint32_t)(cookie >> 32));
+      r[21] = type;
+      r[22] = (unsigned char)len;
+      r[23] = (unsigned char)(len >> 8);
+      memcpy(r + HEAD, name, len);
+      rlen += HEAD + len;
+      if (type == 0) unknown[ucount++] = (uint32_t)count;
+      ends[count++] = (uint32_t)rlen;
+    }
+  }
+  napi_value out = NULL;
+  if (err) {
+    out = num(env, -err);
+  } else {
+    napi_value records, e, u, ab1, ab2;
+    void *p1, *p2;
+    napi_create_buffer_copy(env, rlen, rlen ? (const void*)rec : "", NULL, &records);
+    napi_create_arraybuffer(env, count * 4, &p1, &ab1);
+    if (count) memcpy(p1, ends, count * 4);
+    napi_create_typedarray(env, napi_uint32_array, count, ab1, 0, &e);
+    napi_create_arraybuffer(env, ucount * 4, &p2, &ab2);
+    if (ucount) memcpy(p2, unknown, ucount * 4);
+    napi_create_typedarray(env, napi_uint32_array, ucount, ab2, 0, &u);
+    napi_create_array_with_length(env, 3, &out);
+    napi_set_element(env, out, 0, records);
+    napi_set_element(env, out, 1, e);
+    napi_set_element(env, out, 2, u);
+  }
+  free(buf);
+  free(rec);
+  free(ends);
+  free(unknown);
+  return out;
+}
+
 // pwritePieces: one thread-pool job that writes a Buffer in pieces (Linux writes new data into a
 // file much faster in 64 KiB calls than in 1 MiB ones; one job keeps it one pool round trip).
 typedef struct {
@@ -526,6 +663,7 @@ static napi_value Init(napi_env env, napi_value exports) {
     {"removexattr", NULL, RemoveXattr, NULL, NULL, NULL, napi_enumerable, NULL},
     {"getdents", NULL, Getdents, NULL, NULL, NULL, napi_enumerable, NULL},
     {"readdir", NULL, ReadDir, NULL, NULL, NULL, napi_enumerable, NULL},
+    {"readdirEncoded", NULL, ReadDirEncoded, NULL, NULL, NULL, napi_enumerable, NULL},
     {"pwritePieces", NULL, PwritePieces, NULL, NULL, NULL, napi_enumerable, NULL},
     {"openat", NULL, OpenAt, NULL, NULL, NULL, napi_enumerable, NULL},
     {"unlinkat", NULL, UnlinkAt, NULL, NULL, NULL, napi_enumerable, NULL},

@@ -2,7 +2,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { spawnSync } from 'node:child_process';
-import { PosixError, getdents, readDirectory, readDirectoryJoined, readDirents } from './index.js';
+import { PosixError, getdents, readDirectory, readDirectoryEncoded, readDirectoryJoined, readDirents } from './index.js';
 
 const DT_DIR = 4;
 const DT_REG = 8;
@@ -106,4 +106,58 @@ test('readDirectoryJoined: the same listing with the names in one string, "/" be
     fs.closeSync(fd2);
     fs.closeSync(efd);
   }
+});
+
+test('readDirectoryEncoded: the 9P2000.L dirents of every entry, cookies from firstCookie, qid.path xor top', () => {
+  const names = Array.from({ length: 2500 }, (_, i) => `e-${i}-${'ü'.repeat(i % 5)}${i % 3 === 0 ? '日本' : ''}${i % 97 === 0 ? '😀' : ''}`);
+  for (const n of names) fs.writeFileSync(path.join(dir, n), '');
+  fs.mkdirSync(path.join(dir, 'sub'));
+  fs.symlinkSync('nowhere', path.join(dir, 'link'));
+  spawnSync('mkfifo', [path.join(dir, 'fifo')]);
+  const open = () => fs.openSync(dir, fs.constants.O_RDONLY | fs.constants.O_DIRECTORY);
+  const top = 3n << 56n;
+  let fd = open();
+  const e = readDirectoryEncoded(fd, top, 7)!;
+  fs.closeSync(fd);
+  fd = open();
+  const d = readDirectory(fd);
+  fs.closeSync(fd);
+  expect(e.ends.length).toBe(d.names.length);
+  expect(e.unknown.length).toBe(0);
+  // Decoded by hand, field by field, against getdents through readDirectory.
+  let p = 0;
+  for (let i = 0; i < d.names.length; i++) {
+    const r = e.records.subarray(p, e.ends[i]);
+    const t = d.types[i]!;
+    expect(r[0]).toBe(t === DT_DIR ? 0x80 : t === DT_LNK ? 0x02 : 0);
+    expect(r.readUInt32LE(1)).toBe(0);
+    expect(r.readBigUInt64LE(5)).toBe(d.inos[i]! ^ top);
+    expect(r.readBigUInt64LE(13)).toBe(BigInt(7 + i));
+    expect(r[21]).toBe(t);
+    expect(r.readUInt16LE(22)).toBe(d.nameBytes[i]);
+    expect(r.subarray(24).toString('utf8')).toBe(d.names[i]);
+    p = e.ends[i]!;
+  }
+  expect(p).toBe(e.records.length);
+});
+
+test('readDirectoryEncoded: undefined for a name that is not UTF-8; empty and bad descriptors', () => {
+  const empty = fs.openSync(dir, fs.constants.O_RDONLY | fs.constants.O_DIRECTORY);
+  const e = readDirectoryEncoded(empty, 0n, 3)!;
+  fs.closeSync(empty);
+  expect([e.records.length, e.ends.length, e.unknown.length]).toEqual([0, 0, 0]);
+  fs.writeFileSync(path.join(dir, 'fine'), '');
+  // Invalid UTF-8 of each kind: a stray continuation byte, an overlong form, a surrogate, a cut sequence.
+  for (const bad of [[0x80], [0xc0, 0xaf], [0xed, 0xa0, 0x80], [0xe6, 0x97]]) {
+    const p = Buffer.concat([Buffer.from(`${dir}/x-`), Buffer.from(bad)]);
+    fs.writeFileSync(p, '');
+    const fd = fs.openSync(dir, fs.constants.O_RDONLY | fs.constants.O_DIRECTORY);
+    try {
+      expect(readDirectoryEncoded(fd, 0n, 3)).toBeUndefined();
+    } finally {
+      fs.closeSync(fd);
+    }
+    fs.unlinkSync(p);
+  }
+  expect(() => readDirectoryEncoded(987654, 0n, 3)).toThrow(expect.objectContaining({ code: 'EBADF' }));
 });

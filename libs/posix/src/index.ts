@@ -17,5 +17,6 @@ export { pwritePieces, WRITE_PIECE } from './write.js';
 export { AT_REMOVEDIR, haveAtCalls, mkdirat, openat, unlinkat } from './at.js';
 export { fromNodeStats, fstat, haveStatx, lstat, lstatAt, type HostStat } from './stat.js';
 export {
-  getdents, readDirectory, readDirectoryJoined, readDirents, DENTS_BUF, type DirEntries, type DirEntriesJoined, type Dirent64,
+  getdents, readDirectory, readDirectoryEncoded, readDirectoryJoined, readDirents, DENTS_BUF, type DirEntries,
+  type DirEntriesEncoded, type DirEntriesJoined, type Dirent64,
 } from './dents.js';

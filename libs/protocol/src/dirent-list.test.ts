@@ -69,6 +69,26 @@ test('DirentList.push and pushParts encode as writeDirent; views are whole entri
   expect(b.bytes(0, b.length)).toEqual(Buffer.concat(expected.map(reference)));
 });
 
+test('DirentList.appendEncoded takes whole pre-encoded entries after pushed ones, growing as needed', () => {
+  const ents = entries();
+  const l = new DirentList(16, 1);
+  l.push(ents[0]!);
+  l.push(ents[1]!);
+  const rest = ents.slice(2);
+  const records = Buffer.concat(rest.map(reference));
+  const ends = new Uint32Array(rest.length);
+  let p = 0;
+  rest.forEach((e, i) => (ends[i] = p += reference(e).length));
+  l.appendEncoded(records, ends);
+  l.appendEncoded(Buffer.alloc(0), new Uint32Array(0));
+  expect(l.length).toBe(ents.length);
+  expect(l.bytes(0, l.length)).toEqual(Buffer.concat(ents.map(reference)));
+  for (let i = 0; i < ents.length; i++) expect(l.dirent(i)).toEqual(ents[i]);
+  expect(l.fit(2, ends[1]!)).toBe(4);
+  l.push(ents[2]!);
+  expect(l.dirent(ents.length)).toEqual(ents[2]);
+});
+
 test('fit and direntsFit take the longest run of whole entries within count, as packDirents does', () => {
   const ents = entries();
   const l = new DirentList();

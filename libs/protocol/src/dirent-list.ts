@@ -74,6 +74,30 @@ export class DirentList {
     this.starts[++this.n] = this.pos;
   }
 
+  /**
+   * Appends entries already encoded: `records` holds them back to back and `ends[k]` is where
+   * entry k ends in it (as the storage export's getdents64 listing comes from @prose/posix).
+   * One copy of the bytes; the records are trusted to be well-formed dirents.
+   */
+  appendEncoded(records: Uint8Array, ends: Uint32Array): void {
+    const k = ends.length;
+    if (k === 0) return;
+    const need = this.n + k + 1;
+    if (need > this.starts.length) {
+      const s = new Uint32Array(Math.max(need, this.starts.length * 2));
+      s.set(this.starts);
+      this.starts = s;
+    }
+    this.room(records.length);
+    const base = this.pos;
+    this.buf.set(records, base);
+    const starts = this.starts;
+    let n = this.n;
+    for (let i = 0; i < k; i++) starts[++n] = base + ends[i]!;
+    this.n = n;
+    this.pos = base + records.length;
+  }
+
   /** Rewrites the qid of entry `i` (0 ≤ i < length). */
   setQid(i: number, q: Qid): void {
     putQid(this.buf, this.starts[i]!, q);

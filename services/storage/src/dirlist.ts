@@ -12,8 +12,10 @@
  *
  * Rreaddir carries a qid per entry (Linux uses qid.path as d_ino). The snapshot is read with
  * getdents64 (@prose/posix), which gives each entry's inode number and type with its name: the
- * qids come from the directory itself, with no lstat per entry, and the listing is encoded in
- * one pass over the addon's arrays (the names are encoded to UTF-8 once, all together). Where a
+ * qids come from the directory itself, with no lstat per entry, and the addon encodes the
+ * dirents in C straight from the getdents64 records (no name becomes a string). A directory
+ * with a name that is not UTF-8 is listed through strings instead, in one pass over the
+ * addon's arrays, so that its names read as the walk and the 9P2000 reads decode them. Where a
  * file system answers DT_UNKNOWN, and when the addon is missing (Node's readdir has no inode
  * numbers), entries are lstat'ed instead, lazily, for the entries a reply carries, and their
  * qid and type rewritten in place before the reply is handed out. Listings are cached per
@@ -24,7 +26,7 @@
  */
 import * as fs from 'node:fs';
 import * as os from 'node:os';
-import { havePosix, lstatAt, readDirectoryJoined, type DirEntriesJoined, type HostStat } from '@prose/posix';
+import { havePosix, lstatAt, readDirectoryEncoded, readDirectoryJoined, type DirEntriesJoined, type HostStat } from '@prose/posix';
 import { DIRENT_HEAD, DT_DIR, DT_UNKNOWN, DirentList, QTDIR, QTSYMLINK, type Qid } from '@prose/protocol';
 import { dtOf, dtOfDirent, type QidPaths } from './attrs.js';
 import { O_DIRECTORY, at } from './sandbox.js';
@@ -71,14 +73,32 @@ function readListing(dirfd: number, dev: bigint, self: Qid, parent: Qid, paths: 
     list.trim();
     return { list, pending };
   }
+  const top = paths.path(dev, 0n);
+  const encoded = withOpenDir(dirfd, (fd) => readDirectoryEncoded(fd, top, 3));
+  if (encoded !== undefined) {
+    // Encoded in C from the getdents64 records (cookies from 3: after "." and "..").
+    const { records, ends, unknown } = encoded;
+    const list = startList(self, parent, records.length, ends.length);
+    list.appendEncoded(records, ends);
+    let pending: Uint8Array | undefined;
+    if (unknown.length > 0) {
+      pending = new Uint8Array(2 + ends.length);
+      for (const i of unknown) pending[2 + i] = 1;
+    }
+    return { list, pending };
+  }
+  // A name that is not UTF-8 (or an addon from before readdirEncoded): names through strings.
+  return encodeListing(withOpenDir(dirfd, readDirectoryJoined), top, self, parent);
+}
+
+/** `f` of a descriptor opened for reading directory `dirfd` (O_PATH) from its start; closed after. */
+function withOpenDir<T>(dirfd: number, f: (fd: number) => T): T {
   const fd = fs.openSync(at(dirfd), fs.constants.O_RDONLY | O_DIRECTORY);
-  let d: DirEntriesJoined;
   try {
-    d = readDirectoryJoined(fd);
+    return f(fd);
   } finally {
     fs.closeSync(fd);
   }
-  return encodeListing(d, paths.path(dev, 0n), self, parent);
 }
 
 /**
