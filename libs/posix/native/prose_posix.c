@@ -209,6 +209,48 @@ static napi_value Getdents(napi_env env, napi_callback_info info) {
   return num(env, n < 0 ? -errno : (double)n);
 }
 
+// Calls visit(ctx, d_ino, d_type, name, length) for every entry from the directory's position
+// to its end, "." and ".." left out, reading getdents64 in 64 KiB batches. Returns 0, the errno
+// of a failed getdents64 or allocation, or the first non-zero visit() result.
+typedef int (*DirentVisit)(void* ctx, uint64_t ino, uint8_t type, const char* name, size_t len);
+static int each_dirent(int fd, DirentVisit visit, void* ctx) {
+  enum { CHUNK = 64 * 1024 };
+  char* buf = malloc(CHUNK);
+  int err = buf == NULL ? ENOMEM : 0;
+  while (!err) {
+    long n = syscall(SYS_getdents64, fd, buf, CHUNK);
+    if (n < 0) {
+      err = errno;
+      break;
+    }
+    if (n == 0) break;
+    for (long p = 0; p < n && !err;) {
+      uint64_t ino;
+      uint16_t reclen;
+      memcpy(&ino, buf + p, 8);
+      memcpy(&reclen, buf + p + 16, 2);
+      uint8_t type = (uint8_t)buf[p + 18];
+      const char* name = buf + p + 19;
+      size_t len = strnlen(name, reclen - 19);
+      p += reclen;
+      if ((len == 1 && name[0] == '.') || (len == 2 && name[0] == '.' && name[1] == '.')) continue;
+      err = visit(ctx, ino, type, name, len);
+    }
+  }
+  free(buf);
+  return err;
+}
+
+// A typed array of `count` elements of `size` bytes copied from `data`.
+static napi_value typed_copy(napi_env env, napi_typedarray_type type, const void* data, size_t count, size_t size) {
+  napi_value ab, out;
+  void* p;
+  napi_create_arraybuffer(env, count * size, &p, &ab);
+  if (count) memcpy(p, data, count * size);
+  napi_create_typedarray(env, type, count, ab, 0, &out);
+  return out;
+}
+
 // Every entry from the directory's position to its end, "." and ".." left out, in three
 // compact pieces: one string of the names separated by "/" (which no name contains), and the
 // inode numbers, types and name lengths (bytes) in typed arrays. Four JavaScript values instead
@@ -234,83 +276,52 @@ static int grow(void** p, size_t* cap, size_t need) {
   return 1;
 }
 
+static int add_dent(void* ctx, uint64_t ino, uint8_t type, const char* name, size_t len) {
+  Dents* d = ctx;
+  if (d->count == d->cap) {
+    size_t cap = d->cap ? d->cap * 2 : 1024;
+    uint64_t* inos = realloc(d->inos, cap * sizeof *inos);
+    if (inos == NULL) return ENOMEM;
+    d->inos = inos;
+    uint8_t* types = realloc(d->types, cap);
+    if (types == NULL) return ENOMEM;
+    d->types = types;
+    uint16_t* lens = realloc(d->lens, cap * sizeof *lens);
+    if (lens == NULL) return ENOMEM;
+    d->lens = lens;
+    d->cap = cap;
+  }
+  if (!grow((void**)&d->names, &d->ncap, d->nlen + len + 1)) return ENOMEM;
+  if (d->count > 0) d->names[d->nlen++] = '/';
+  memcpy(d->names + d->nlen, name, len);
+  d->nlen += len;
+  d->inos[d->count] = ino;
+  d->types[d->count] = type;
+  d->lens[d->count] = (uint16_t)len;
+  d->count++;
+  return 0;
+}
+
 static napi_value ReadDir(napi_env env, napi_callback_info info) {
   size_t argc = 1;
   napi_value a[1];
   napi_get_cb_info(env, info, &argc, a, NULL, NULL);
   int32_t fd;
   if (napi_get_value_int32(env, a[0], &fd) != napi_ok) return type_error(env, "descriptor expected");
-  enum { CHUNK = 64 * 1024 };
-  char* buf = malloc(CHUNK);
   Dents d = {0};
-  int err = buf == NULL ? ENOMEM : 0;
-  while (!err) {
-    long n = syscall(SYS_getdents64, fd, buf, CHUNK);
-    if (n < 0) {
-      err = errno;
-      break;
-    }
-    if (n == 0) break;
-    for (long p = 0; p < n;) {
-      uint64_t ino;
-      uint16_t reclen;
-      memcpy(&ino, buf + p, 8);
-      memcpy(&reclen, buf + p + 16, 2);
-      uint8_t type = (uint8_t)buf[p + 18];
-      const char* name = buf + p + 19;
-      size_t len = strnlen(name, reclen - 19);
-      p += reclen;
-      if ((len == 1 && name[0] == '.') || (len == 2 && name[0] == '.' && name[1] == '.')) continue;
-      if (d.count == d.cap) {
-        size_t cap = d.cap ? d.cap * 2 : 1024;
-        uint64_t* inos = realloc(d.inos, cap * sizeof *inos);
-        if (inos != NULL) d.inos = inos;
-        uint8_t* types = inos != NULL ? realloc(d.types, cap) : NULL;
-        if (types != NULL) d.types = types;
-        uint16_t* lens = types != NULL ? realloc(d.lens, cap * sizeof *lens) : NULL;
-        if (lens == NULL) {
-          err = ENOMEM;
-          break;
-        }
-        d.lens = lens;
-        d.cap = cap;
-      }
-      if (!grow((void**)&d.names, &d.ncap, d.nlen + len + 1)) {
-        err = ENOMEM;
-        break;
-      }
-      if (d.count > 0) d.names[d.nlen++] = '/';
-      memcpy(d.names + d.nlen, name, len);
-      d.nlen += len;
-      d.inos[d.count] = ino;
-      d.types[d.count] = type;
-      d.lens[d.count] = (uint16_t)len;
-      d.count++;
-    }
-  }
+  int err = each_dirent(fd, add_dent, &d);
   napi_value out = NULL;
   if (err) {
     out = num(env, -err);
   } else {
-    napi_value names, inos, types, lens, ab1, ab2, ab3;
-    void *p1, *p2, *p3;
+    napi_value names;
     napi_create_string_utf8(env, d.count ? d.names : "", d.nlen, &names);
-    napi_create_arraybuffer(env, d.count * 8, &p1, &ab1);
-    if (d.count) memcpy(p1, d.inos, d.count * 8);
-    napi_create_typedarray(env, napi_biguint64_array, d.count, ab1, 0, &inos);
-    napi_create_arraybuffer(env, d.count, &p2, &ab2);
-    if (d.count) memcpy(p2, d.types, d.count);
-    napi_create_typedarray(env, napi_uint8_array, d.count, ab2, 0, &types);
-    napi_create_arraybuffer(env, d.count * 2, &p3, &ab3);
-    if (d.count) memcpy(p3, d.lens, d.count * 2);
-    napi_create_typedarray(env, napi_uint16_array, d.count, ab3, 0, &lens);
     napi_create_array_with_length(env, 4, &out);
     napi_set_element(env, out, 0, names);
-    napi_set_element(env, out, 1, inos);
-    napi_set_element(env, out, 2, types);
-    napi_set_element(env, out, 3, lens);
+    napi_set_element(env, out, 1, typed_copy(env, napi_biguint64_array, d.inos, d.count, 8));
+    napi_set_element(env, out, 2, typed_copy(env, napi_uint8_array, d.types, d.count, 1));
+    napi_set_element(env, out, 3, typed_copy(env, napi_uint16_array, d.lens, d.count, 2));
   }
-  free(buf);
   free(d.names);
   free(d.inos);
   free(d.types);
@@ -363,6 +374,45 @@ static void put32(unsigned char* p, uint32_t v) {
 // DT_UNKNOWN entries get qid.path 0 and their indices listed. Returns [records Buffer, ends
 // (Uint32Array: where each entry ends in the records), unknown indices (Uint32Array)], or -errno;
 // -EILSEQ when a name is not well-formed UTF-8 (the caller then lists with readdir).
+typedef struct {
+  uint64_t top, first;
+  unsigned char* rec;
+  size_t rlen, rcap;
+  uint32_t* ends;
+  size_t ecap, count;
+  uint32_t* unknown;
+  size_t ucap, ucount;
+} Encoded;
+
+enum { DIRENT_HEAD = 24 };
+
+static int add_encoded(void* ctx, uint64_t ino, uint8_t type, const char* name, size_t len) {
+  Encoded* e = ctx;
+  if (!utf8_ok((const unsigned char*)name, len)) return EILSEQ;
+  if (!grow((void**)&e->rec, &e->rcap, e->rlen + DIRENT_HEAD + len) ||
+      !grow((void**)&e->ends, &e->ecap, (e->count + 1) * sizeof *e->ends) ||
+      (type == 0 && !grow((void**)&e->unknown, &e->ucap, (e->ucount + 1) * sizeof *e->unknown))) {
+    return ENOMEM;
+  }
+  unsigned char* r = e->rec + e->rlen;
+  uint64_t path = type == 0 ? 0 : ino ^ e->top;
+  uint64_t cookie = e->first + e->count;
+  r[0] = type == 4 ? 0x80 : type == 10 ? 0x02 : 0;
+  put32(r + 1, 0);
+  put32(r + 5, (uint32_t)path);
+  put32(r + 9, (uint32_t)(path >> 32));
+  put32(r + 13, (uint32_t)cookie);
+  put32(r + 17, (uint32_t)(cookie >> 32));
+  r[21] = type;
+  r[22] = (unsigned char)len;
+  r[23] = (unsigned char)(len >> 8);
+  memcpy(r + DIRENT_HEAD, name, len);
+  e->rlen += DIRENT_HEAD + len;
+  if (type == 0) e->unknown[e->ucount++] = (uint32_t)e->count;
+  e->ends[e->count++] = (uint32_t)e->rlen;
+  return 0;
+}
+
 static napi_value ReadDirEncoded(napi_env env, napi_callback_info info) {
   size_t argc = 4;
   napi_value a[4];
@@ -374,82 +424,24 @@ static napi_value ReadDirEncoded(napi_env env, napi_callback_info info) {
       napi_get_value_uint32(env, a[2], &top_hi) != napi_ok || napi_get_value_int64(env, a[3], &first) != napi_ok) {
     return type_error(env, "readdirEncoded(fd, topLo, topHi, firstCookie) expected");
   }
-  uint64_t top = ((uint64_t)top_hi << 32) | top_lo;
-  enum { CHUNK = 64 * 1024, HEAD = 24 };
-  char* buf = malloc(CHUNK);
-  unsigned char* rec = NULL;
-  size_t rlen = 0, rcap = 0;
-  uint32_t* ends = NULL;
-  size_t ecap = 0, count = 0;
-  uint32_t* unknown = NULL;
-  size_t ucap = 0, ucount = 0;
-  int err = buf == NULL ? ENOMEM : 0;
-  while (!err) {
-    long n = syscall(SYS_getdents64, fd, buf, CHUNK);
-    if (n < 0) {
-      err = errno;
-      break;
-    }
-    if (n == 0) break;
-    for (long p = 0; p < n && !err;) {
-      uint64_t ino;
-      uint16_t reclen;
-      memcpy(&ino, buf + p, 8);
-      memcpy(&reclen, buf + p + 16, 2);
-      uint8_t type = (uint8_t)buf[p + 18];
-      const char* name = buf + p + 19;
-      size_t len = strnlen(name, reclen - 19);
-      p += reclen;
-      if ((len == 1 && name[0] == '.') || (len == 2 && name[0] == '.' && name[1] == '.')) continue;
-      if (!utf8_ok((const unsigned char*)name, len)) {
-        err = EILSEQ;
-        break;
-      }
-      if (!grow((void**)&rec, &rcap, rlen + HEAD + len) || !grow((void**)&ends, &ecap, (count + 1) * sizeof *ends) ||
-          (type == 0 && !grow((void**)&unknown, &ucap, (ucount + 1) * sizeof *unknown))) {
-        err = ENOMEM;
-        break;
-      }
-      unsigned char* r = rec + rlen;
-      uint64_t path = type == 0 ? 0 : ino ^ top;
-      uint64_t cookie = (uint64_t)first + count;
-      r[0] = type == 4 ? 0x80 : type == 10 ? 0x02 : 0;
-      put32(r + 1, 0);
-      put32(r + 5, (uint32_t)path);
-      put32(r + 9, (uint32_t)(path >> 32));
-      put32(r + 13, (uint32_t)cookie);
-      put32(r + 17, (uint32_t)(cookie >> 32));
-      r[21] = type;
-      r[22] = (unsigned char)len;
-      r[23] = (unsigned char)(len >> 8);
-      memcpy(r + HEAD, name, len);
-      rlen += HEAD + len;
-      if (type == 0) unknown[ucount++] = (uint32_t)count;
-      ends[count++] = (uint32_t)rlen;
-    }
-  }
+  Encoded e = {0};
+  e.top = ((uint64_t)top_hi << 32) | top_lo;
+  e.first = (uint64_t)first;
+  int err = each_dirent(fd, add_encoded, &e);
   napi_value out = NULL;
   if (err) {
     out = num(env, -err);
   } else {
-    napi_value records, e, u, ab1, ab2;
-    void *p1, *p2;
-    napi_create_buffer_copy(env, rlen, rlen ? (const void*)rec : "", NULL, &records);
-    napi_create_arraybuffer(env, count * 4, &p1, &ab1);
-    if (count) memcpy(p1, ends, count * 4);
-    napi_create_typedarray(env, napi_uint32_array, count, ab1, 0, &e);
-    napi_create_arraybuffer(env, ucount * 4, &p2, &ab2);
-    if (ucount) memcpy(p2, unknown, ucount * 4);
-    napi_create_typedarray(env, napi_uint32_array, ucount, ab2, 0, &u);
+    napi_value records;
+    napi_create_buffer_copy(env, e.rlen, e.rlen ? (const void*)e.rec : "", NULL, &records);
     napi_create_array_with_length(env, 3, &out);
     napi_set_element(env, out, 0, records);
-    napi_set_element(env, out, 1, e);
-    napi_set_element(env, out, 2, u);
+    napi_set_element(env, out, 1, typed_copy(env, napi_uint32_array, e.ends, e.count, 4));
+    napi_set_element(env, out, 2, typed_copy(env, napi_uint32_array, e.unknown, e.ucount, 4));
   }
-  free(buf);
-  free(rec);
-  free(ends);
-  free(unknown);
+  free(e.rec);
+  free(e.ends);
+  free(e.unknown);
   return out;
 }
 
