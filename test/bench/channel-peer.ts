@@ -4,11 +4,12 @@
  *   every dial string given (`shm!/path`, `unix!/path`, `tcp!127.0.0.1!0`); prints
  *   `listening <addr>` for each. On shm each channel waits in the mode its dialer asks for.
  * - As a worker thread (workerData.role): 'server' serves the null file over shm between
- *   threads and posts a connect port; 'raw-spin' / 'raw-wait' answer the SAB ping-pong floor.
+ *   threads and posts a connect port; 'raw-spin' / 'raw-wait' answer the SAB ping-pong floor,
+ *   'raw-loop' the same exchange woken through its event loop by an eventfd doorbell.
  */
 import { isMainThread, parentPort, workerData } from 'node:worker_threads';
 import { Server, silentLogger } from '@prose/server';
-import { listenShm, listenShmThreads } from '@prose/shm';
+import { Doorbell, listenShm, listenShmThreads, type DoorbellFds } from '@prose/shm';
 import { nullTree } from './null-server.js';
 
 /** The SAB ping-pong floor: word 0 = request seq, word 16 = reply seq, word 32 = length; data at 4096. */
@@ -32,6 +33,23 @@ function rawResponder(sab: SharedArrayBuffer, wait: boolean): void {
   }
 }
 
+/** The floor of event-loop ends: each request taken when the doorbell rings, answered with a ring back. */
+function rawLoopResponder(sab: SharedArrayBuffer, fds: DoorbellFds): void {
+  const w = new Int32Array(sab, 0, 1024);
+  const data = Buffer.from(sab, RAW.DATA);
+  const sink = Buffer.allocUnsafe(data.length);
+  let seq = 0;
+  const bell: Doorbell = new Doorbell(fds, () => {
+    const v = Atomics.load(w, RAW.REQ);
+    if (v < 0) return bell.close();
+    if (v === seq) return;
+    seq = v;
+    data.copy(sink, 0, 0, Atomics.load(w, RAW.LEN));
+    Atomics.store(w, RAW.ACK, seq);
+    bell.ring();
+  });
+}
+
 if (!isMainThread && workerData?.role) {
   const role = workerData.role as string;
   if (role === 'server') {
@@ -39,6 +57,8 @@ if (!isMainThread && workerData?.role) {
     const l = listenShmThreads((c) => server.serve(c), workerData.layout ?? {});
     const port = l.connectPort();
     parentPort!.postMessage({ port }, [port]);
+  } else if (role === 'raw-loop') {
+    rawLoopResponder(workerData.sab as SharedArrayBuffer, workerData.bell as DoorbellFds);
   } else {
     rawResponder(workerData.sab as SharedArrayBuffer, role === 'raw-wait');
   }

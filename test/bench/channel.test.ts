@@ -13,7 +13,7 @@ jest.setTimeout(60000);
 
 test('suite channel runs every case and writes its rows and plot', async () => {
   const rows = await runChannelBench({ iterations: 30, warmup: 5, payloads: [64, 65536], placements: ['diff-cpu'], idleMs: 100, idleSettleMs: 100 });
-  const cases = CHANNEL_CASES.filter((c) => !c.startsWith('shm-proc') || haveAddon());
+  const cases = CHANNEL_CASES.filter((c) => !(c.startsWith('shm-proc') || c === 'raw-loop-wait') || haveAddon());
   expect(new Set(rows.map((r) => r.case))).toEqual(new Set(cases));
   for (const r of rows) {
     expect(r.p50_us).toBeGreaterThan(0);
@@ -36,6 +36,7 @@ test('suite channel runs every case and writes its rows and plot', async () => {
   // 9P cases: 2 payloads × serial + pipelined; raw floors: serial only
   expect(rows.filter((r) => r.case === 'tcp')).toHaveLength(4);
   expect(rows.filter((r) => r.case === 'raw-sab-wait')).toHaveLength(2);
+  expect(rows.filter((r) => r.case === 'raw-loop-wait')).toHaveLength(haveAddon() ? 2 : 0);
   // shm cases add the in-place writer; the copies column counts the client's transfers
   const zc = rows.filter((r) => r.case === 'shm-thread-notify' && r.payload === 65536 && r.mode.startsWith('serial'));
   expect(zc.map((r) => [r.mode, r.copies])).toEqual([['serial', 1], ['serial-inplace', 0]]);

@@ -28,10 +28,13 @@
  *
  * What the floors measure: the same request/reply exchange as a Twrite/Rwrite — the payload
  * copied into shared memory, copied out by the responder, a word back — between two threads of
- * this process, with no 9P and no event loop: 'raw-sab-wait' blocks both threads in
- * Atomics.wait, 'raw-sab-spin' spins. Our notify ends keep their event loops free (the issue
- * asks for it), so their floor is higher by the loop's wake-up path — except the client of a
- * '-block' case, which holds its loop up to 5 ms per request; see the shm README.
+ * this process, with no 9P: 'raw-sab-wait' blocks both threads in Atomics.wait, 'raw-sab-spin'
+ * spins, and 'raw-loop-wait' waits in both threads' event loops on eventfd doorbells (@prose/shm
+ * `Doorbell`, the wake-up path of notify mode without the rings or 9P). Our notify ends keep
+ * their event loops free (the issue asks for it); 'raw-loop-wait' shows what that costs by
+ * itself (on one CPU here: 3.9–4.4 µs against raw-sab-wait's 3.8–4.2), so what a notify case
+ * adds to it is 9P and the rings. The client of a '-block' case holds its loop up to 5 ms per
+ * request instead; see the shm README.
  *
  * Idle CPU (`idle_cpu_pct`, the issue's "idle CPU in notify/adaptive < 1% of a core"): not
  * measured in the driver, which has just run thousands of round trips and spends the next
@@ -62,7 +65,7 @@ import { Worker } from 'node:worker_threads';
 import { Client, type Fid } from '@prose/client';
 import { L_O_WRONLY } from '@prose/protocol';
 import type { Conn } from '@prose/transport';
-import { dialShm, dialShmThread, haveAddon, type ShmConn, type ShmMode } from '@prose/shm';
+import { Doorbell, dialShm, dialShmThread, doorbellPair, haveAddon, type ShmConn, type ShmMode } from '@prose/shm';
 import type { ChildProcess } from 'node:child_process';
 import { startNodePeer, stopChild, type Peer } from '../support/child.js';
 import { distBench, measure } from './core.js';
@@ -72,7 +75,7 @@ import { processCpuNs, round, sizeLabel, summarize, table, writeResults, type Ro
 
 export const CHANNEL_CASES = [
   'shm-thread-poll', 'shm-thread-notify', 'shm-thread-notify-block', 'shm-proc-poll', 'shm-proc-notify', 'shm-proc-notify-block',
-  'shm-proc-adaptive', 'unix', 'tcp', 'raw-sab-spin', 'raw-sab-wait',
+  'shm-proc-adaptive', 'unix', 'tcp', 'raw-sab-spin', 'raw-sab-wait', 'raw-loop-wait',
 ] as const;
 export type ChannelCase = (typeof CHANNEL_CASES)[number];
 export type ChannelPlacement = 'same-cpu' | 'diff-cpu' | 'unpinned';
@@ -242,23 +245,42 @@ async function startCase(c: ChannelCase, placement: ChannelPlacement, dir: strin
 }
 
 /** The raw floor: a worker copies each payload out of the SAB and acks; we spin or Atomics.wait. */
-async function startRaw(c: 'raw-sab-spin' | 'raw-sab-wait', maxPayload: number): Promise<Running> {
+async function startRaw(c: 'raw-sab-spin' | 'raw-sab-wait' | 'raw-loop-wait', maxPayload: number): Promise<Running> {
   const sab = new SharedArrayBuffer(RAW.DATA + maxPayload);
   const w32 = new Int32Array(sab, 0, 1024);
   const data = Buffer.from(sab, RAW.DATA);
-  const wait = c === 'raw-sab-wait';
-  const worker = new Worker(path.join(distBench(), 'channel-peer.js'), { workerData: { role: wait ? 'raw-wait' : 'raw-spin', sab } });
+  const role = c === 'raw-sab-spin' ? 'raw-spin' : c === 'raw-sab-wait' ? 'raw-wait' : 'raw-loop';
+  // raw-loop-wait: each side waits in its event loop on an eventfd doorbell, as notify-mode ends do.
+  const bells = role === 'raw-loop' ? doorbellPair() : undefined;
+  const worker = new Worker(path.join(distBench(), 'channel-peer.js'), { workerData: { role, sab, bell: bells?.[1] } });
   await new Promise((r) => worker.once('online', r));
   let seq = 0;
+  let replied: (() => void) | undefined;
+  const bell = bells && new Doorbell(bells[0], () => {
+    if (replied !== undefined && Atomics.load(w32, RAW.ACK) === seq) {
+      const r = replied;
+      replied = undefined;
+      r();
+    }
+  });
+  const send = (payload: Buffer) => {
+    payload.copy(data, 0);
+    Atomics.store(w32, RAW.LEN, payload.length);
+    seq++;
+    Atomics.store(w32, RAW.REQ, seq);
+  };
   const target: Target = {
     maxPayload,
-    effectiveMode: wait ? 'wait' : 'spin',
+    effectiveMode: role === 'raw-spin' ? 'spin' : role === 'raw-wait' ? 'wait' : 'notify',
     roundTrip(payload: Buffer) {
-      payload.copy(data, 0);
-      Atomics.store(w32, RAW.LEN, payload.length);
-      seq++;
-      Atomics.store(w32, RAW.REQ, seq);
-      if (wait) {
+      send(payload);
+      if (bell !== undefined) {
+        return new Promise<void>((resolve) => {
+          replied = resolve;
+          bell.ring();
+        });
+      }
+      if (role === 'raw-wait') {
         Atomics.notify(w32, RAW.REQ);
         while (Atomics.load(w32, RAW.ACK) !== seq) Atomics.wait(w32, RAW.ACK, seq - 1);
       } else {
@@ -271,6 +293,8 @@ async function startRaw(c: 'raw-sab-spin' | 'raw-sab-wait', maxPayload: number):
     close() {
       Atomics.store(w32, RAW.REQ, -1);
       Atomics.notify(w32, RAW.REQ);
+      bell?.ring();
+      bell?.close();
     },
   };
   return { target, pids: [], stop: async () => { target.close(); await worker.terminate(); } };
@@ -402,7 +426,7 @@ export async function runChannelBench(opts: ChannelOptions = {}): Promise<Row[]>
   const idleMs = opts.idleMs ?? 5000;
   const idleSettleMs = opts.idleSettleMs ?? IDLE_SETTLE_MS;
   const placements = opts.placements ?? (os.cpus().length > 1 ? ['same-cpu', 'diff-cpu'] : ['same-cpu']);
-  const cases = (opts.cases ?? CHANNEL_CASES).filter((c) => !c.startsWith('shm-proc') || haveAddon());
+  const cases = (opts.cases ?? CHANNEL_CASES).filter((c) => !(c.startsWith('shm-proc') || c === 'raw-loop-wait') || haveAddon());
   const log = opts.log ?? (() => {});
   const rows: Row[] = [];
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'prose-channel-'));
@@ -412,7 +436,7 @@ export async function runChannelBench(opts: ChannelOptions = {}): Promise<Row[]>
         const placement: ChannelPlacement = isThreadCase(c) && placement0 === 'diff-cpu' ? 'unpinned' : placement0;
         if (c === 'raw-sab-spin' && placement === 'same-cpu') continue; // a spin on a shared CPU costs a scheduler slice per message
         if (haveTaskset()) pinSelf(cpusOf(placement).driver);
-        const run = c === 'raw-sab-spin' || c === 'raw-sab-wait' ? await startRaw(c, Math.max(...payloads)) : await startCase(c, placement, dir);
+        const run = c === 'raw-sab-spin' || c === 'raw-sab-wait' || c === 'raw-loop-wait' ? await startRaw(c, Math.max(...payloads)) : await startCase(c, placement, dir);
         const t = run.target;
         const caseRows: Row[] = [];
         try {
@@ -533,6 +557,13 @@ export function channelTargets(rows: Row[]): string[] {
   ratio(get('shm-thread-notify', 'same-cpu', 64), get('raw-sab-wait', 'same-cpu', 64), 'shm-thread-notify / raw-sab-wait 64 B same-cpu', '≤ 1.5');
   ratio(get('shm-proc-notify-block', 'same-cpu', 64), get('raw-sab-wait', 'same-cpu', 64), `shm-proc-notify-block / raw-sab-wait 64 B same-cpu (option blockUs ${BENCH_BLOCK_US})`, '≤ 1.5');
   ratio(get('shm-thread-notify-block', 'same-cpu', 64), get('raw-sab-wait', 'same-cpu', 64), `shm-thread-notify-block / raw-sab-wait 64 B same-cpu (option blockUs ${BENCH_BLOCK_US})`, '≤ 1.5');
+  // What the event loop costs and what 9P over the rings costs, apart (no target: the split).
+  const loop = get('raw-loop-wait', 'same-cpu', 64), wait = get('raw-sab-wait', 'same-cpu', 64);
+  if (loop && wait) out.push(`raw-loop-wait / raw-sab-wait 64 B same-cpu (the event loop's wake-up path): ${loop.p50_us} / ${wait.p50_us} µs = ×${round(loop.p50_us / wait.p50_us, 2)}`);
+  for (const c of ['shm-thread-notify', 'shm-proc-notify']) {
+    const a = get(c, 'same-cpu', 64);
+    if (a && loop) out.push(`${c} − raw-loop-wait 64 B same-cpu (9P and the rings, both ends): ${round(a.p50_us - loop.p50_us, 1)} µs`);
+  }
   ratio(get('unix', 'diff-cpu', 64), get('shm-proc-poll', 'diff-cpu', 64), 'unix / shm-proc-poll 64 B diff-cpu', '≥ 5');
   for (const size of [...new Set(rows.map((r) => r.payload))].sort((a, b) => a - b)) {
     ratio(get('shm-proc-notify', 'same-cpu', size), get('unix', 'same-cpu', size), `shm-proc-notify / unix ${sizeLabel(size)} same-cpu`, '< 1');

@@ -10,6 +10,7 @@
  * trip measured here (see the README's figures).
  */
 import type { Signaller } from './conn.js';
+import { ShmError } from './errors.js';
 import { loadAddon, type Addon, type Watcher } from './native.js';
 
 export class FdSignaller implements Signaller {
@@ -58,6 +59,11 @@ export class FdSignaller implements Signaller {
     return !this.closed && this.addon.waitFd(this.ownFd, us);
   }
 
+  /** Keeps this thread's event loop alive while the doorbell is watched (channels leave that to their liveness signal). */
+  keepAlive(): void {
+    this.watcher.ref();
+  }
+
   close(): void {
     if (this.closed) return;
     this.closed = true;
@@ -99,4 +105,44 @@ export function threadBells(addon: Addon): [[number, number], [number, number]] 
     for (const fd of made) addon.closeFd(fd);
     throw err;
   }
+}
+
+/** One side's doorbell descriptors: [its own, its peer's]. */
+export type DoorbellFds = readonly [number, number];
+
+/**
+ * The wake-up path of notify mode on its own, with no ring and no 9P: what a channel between
+ * two event loops costs at least (the channel bench's 'raw-loop-wait' floor). `doorbellPair()`
+ * makes the descriptors for two threads of this process; each thread makes a Doorbell of its
+ * side. `onRing` runs in this thread's event loop when the peer rings; the doorbell keeps the
+ * loop alive until closed. Needs the addon (ShmError 'no-addon' otherwise).
+ */
+export class Doorbell {
+  private readonly sig: FdSignaller;
+
+  constructor(fds: DoorbellFds, onRing: () => void) {
+    const addon = bellAddon() ?? loadAddon();
+    this.sig = new FdSignaller(addon, fds[0], fds[1]);
+    this.sig.onWake = onRing;
+    this.sig.keepAlive();
+  }
+
+  /** Rings the peer (an eventfd write). */
+  ring(): void {
+    this.sig.ringPeer();
+  }
+
+  close(): void {
+    this.sig.close();
+  }
+}
+
+/** Doorbell descriptors for two threads of this process: side 0's and side 1's. */
+export function doorbellPair(): [DoorbellFds, DoorbellFds] {
+  const addon = bellAddon();
+  if (addon === undefined) {
+    loadAddon(); // throws why it is missing
+    throw new ShmError('no-addon', 'shm: the native addon predates dupFd; rebuild it with `npm run build:native -w @prose/shm`');
+  }
+  return threadBells(addon);
 }

@@ -17,5 +17,6 @@ export {
   listenShmThreads, dialShmThread, shmPair, type ShmThreadListener, type ShmConnectOptions, type ShmListenOptions,
 } from './thread.js';
 export { haveAddon, ADDON_PATH } from './native.js';
+export { Doorbell, doorbellPair, type DoorbellFds } from './fd-signaller.js';
 export { makeLayout, HEADROOM, type Layout, type LayoutOptions } from './layout.js';
 export { threadCpus, shareOneCpu, parseCpuList } from './affinity.js';
