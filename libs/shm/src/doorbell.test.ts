@@ -6,6 +6,8 @@ import { Worker } from 'node:worker_threads';
 import { DIST } from './test-util.js';
 import { Doorbell, doorbellPair } from './index.js';
 
+const ROUNDS = 200;
+
 test('two threads ring each other through their event loops; a ring is never lost, closing ends it', async () => {
   const [mine, theirs] = doorbellPair();
   // The worker echoes each ring; it lives until its doorbell is closed (the doorbell holds its loop).
@@ -16,22 +18,42 @@ test('two threads ring each other through their event loops; a ring is never los
      const bell = new Doorbell(workerData.fds, () => {
        if (++n === workerData.rounds) { bell.ring(); bell.close(); parentPort.postMessage(n); return; }
        bell.ring();
-     });`,
-    { eval: true, workerData: { fds: theirs, rounds: 200 } },
+     });
+     parentPort.postMessage('ready');`,
+    { eval: true, workerData: { fds: theirs, rounds: ROUNDS } },
   );
+  const events: string[] = [];
+  const exited = new Promise<number>((resolve) => w.once('exit', (code) => (events.push(`exit ${code}`), resolve(code))));
+  w.on('error', (e) => events.push(`error ${e.message}`));
+  const messages: unknown[] = [];
+  w.on('message', (m) => messages.push(m));
   let got = 0;
-  const done = new Promise<void>((resolve) => {
+  const done = new Promise<void>((resolve, reject) => {
     const bell = new Doorbell(mine, () => {
       got++;
-      if (got === 200) {
+      if (got === ROUNDS) {
         bell.close();
         resolve();
       } else bell.ring();
     });
-    w.once('online', () => bell.ring());
+    // The first ring may come before the worker watches its doorbell: the eventfd keeps it.
+    bell.ring();
+    void exited.then(() => {
+      if (got < ROUNDS) {
+        bell.close();
+        reject(new Error(`worker ended after ${got} rings: ${events.join(', ')}`));
+      }
+    });
   });
-  const [echoed] = await Promise.all([new Promise((r) => w.once('message', r)), done]);
-  expect([echoed, got]).toEqual([200, 200]);
-  // Nothing else keeps the worker's loop alive: with its doorbell closed it exits by itself.
-  expect(await new Promise((r) => w.once('exit', r))).toBe(0);
+  const timer = setTimeout(() => void w.terminate(), 20000);
+  try {
+    await done;
+    // Nothing else keeps the worker's loop alive: with its doorbell closed it exits by itself.
+    expect(await exited).toBe(0);
+  } finally {
+    clearTimeout(timer);
+    await w.terminate();
+  }
+  expect(got).toBe(ROUNDS);
+  expect(messages).toEqual(['ready', ROUNDS]);
 });
