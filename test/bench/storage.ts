@@ -46,9 +46,9 @@ export interface StorageOptions {
   entries?: number;
   /** Listings of it per round for readdir (default 20). */
   listings?: number;
-  /** Uncached listings of it per round for readdir-cold (default 5). */
+  /** Uncached listings of it per round for readdir-cold (default 20). */
   coldListings?: number;
-  /** Uncached listings of another directory of the same size on each server before anything is timed (default 10). */
+  /** Uncached listings of another directory of the same size on each server before anything is timed (default 40). */
   warmups?: number;
   /** Files created (each mode) and MiB written and read by each fresh server before a round is timed (default 2,000 and 32). */
   warmFiles?: number;
@@ -182,8 +182,8 @@ export async function runStorage(opts: StorageOptions = {}): Promise<Row[]> {
   const files = opts.files ?? 10_000;
   const entries = opts.entries ?? 10_000;
   const listings = Math.max(2, opts.listings ?? 20);
-  const coldListings = Math.max(1, opts.coldListings ?? 5);
-  const warmups = Math.max(0, opts.warmups ?? 10);
+  const coldListings = Math.max(1, opts.coldListings ?? 20);
+  const warmups = Math.max(0, opts.warmups ?? 40);
   const warmFiles = Math.max(0, opts.warmFiles ?? 2000);
   const warmBytes = Math.max(0, opts.warmMib ?? 32) * 1024 * 1024;
   const window = opts.window ?? 8;
@@ -235,7 +235,9 @@ export async function runStorage(opts: StorageOptions = {}): Promise<Row[]> {
         // each mode, `warmMib` written and read, so that the code of every workload (ours, and
         // the client's, which would otherwise be charged to whichever server goes first) is
         // compiled before it is timed. Without it, the first seconds of a new Node process
-        // (JIT compilation, on one CPU competing with the work itself) are most of the tail.
+        // (JIT compilation, on one CPU competing with the work itself) are most of the tail:
+        // after 10 listings a fresh service still had 13-15 ms ones among its next ten (5-6 ms
+        // once warm, as diod's); after 40 it had none.
         for (const { peer, root } of peers) {
           for (let i = 0; i < warmups; i++) await coldList(root, path.join(peer.dir, 'warm'), 'warm', entries);
           if (warmBytes > 0) {
@@ -358,14 +360,14 @@ export async function storageSuite(a: { placements?: Placement[] }): Promise<{ r
     '',
     `Each row is the median of ${rounds} rounds; in each round every workload runs once per server, the servers taking turns`,
     '(the first one alternates by round). Each round starts both servers afresh (a Node process runs 10-15% faster or',
-    'slower than the next for its whole life) and warms each up: 10 uncached listings of another 10,000-entry directory,',
+    'slower than the next for its whole life) and warms each up: 40 uncached listings of another 10,000-entry directory,',
     '2,000 files created one at a time and 16 at once, 32 MiB written and read. Both servers export a directory of their',
     'own on the same file system, same client.',
     '  seq-write / seq-read  256 MiB written into a new file, then read, in requests of msize-24 bytes, 8 in flight (MB/s).',
     '  create-getattr-unlink  10,000 files one at a time: walk (clone), lcreate, 64-byte write, getattr, clunk, unlinkat',
     '                         (diod: walk + remove instead of unlinkat, one more round trip) (files/s, p50/p99 per file).',
     '  ...-parallel16         the same, 16 files at once on one connection.',
-    '  readdir-cold           5 listings per round of a 10,000-entry directory (walk, lopen, readdirs of msize, clunk), each',
+    '  readdir-cold           20 listings per round of a 10,000-entry directory (walk, lopen, readdirs of msize, clunk), each',
     '                         after an entry was added and removed on the host: that changes the directory\'s ctime, so our',
     '                         listing cache (keyed on it) reads the directory again; diod keeps no listings. The host kernel\'s',
     '                         dentry and inode caches are warm for both.',
