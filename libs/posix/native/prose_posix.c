@@ -7,7 +7,7 @@
 //   getdents(fd, buf)                         -> bytes of linux_dirent64 records | 0 at end | -errno
 //   readdir(fd)                               -> [names joined by "/", BigUint64Array d_ino, Uint8Array d_type,
 //                                                 Uint16Array name lengths in bytes] | -errno
-//   readdirEncoded(fd, topLo, topHi, first)  -> [Buffer of 9P2000.L dirents, Uint32Array ends, Uint32Array
+//   readdirEncoded(fd, topLo, topHi, first[, prefix]) -> [Buffer of 9P2000.L dirents (after prefix), Uint32Array ends, Uint32Array
 //                                                DT_UNKNOWN indices] | -errno (-EILSEQ: a name not UTF-8)
 //   pwritePieces(fd, buf, offset, piece, cb)  -> undefined; in the thread pool, writes buf at offset
 //                                                in pwrite(2) calls of at most `piece` bytes, then
@@ -371,9 +371,10 @@ static void put32(unsigned char* p, uint32_t v) {
 // Every entry from the directory's position to its end, "." and ".." left out, encoded as
 // 9P2000.L dirents (qid[13] offset[8] type[1] name[s]) back to back: qid.type from d_type
 // (directory, symlink, else file), version 0, path d_ino ^ top; offset firstCookie + index.
-// DT_UNKNOWN entries get qid.path 0 and their indices listed. Returns [records Buffer, ends
-// (Uint32Array: where each entry ends in the records), unknown indices (Uint32Array)], or -errno;
-// -EILSEQ when a name is not well-formed UTF-8 (the caller then lists with readdir).
+// DT_UNKNOWN entries get qid.path 0 and their indices listed. With `prefix`, the records begin
+// with its bytes. Returns [records Buffer, ends (Uint32Array: where each entry ends in the
+// records), unknown indices (Uint32Array)], or -errno; -EILSEQ when a name is not well-formed
+// UTF-8 (the caller then lists with readdir).
 typedef struct {
   uint64_t top, first;
   unsigned char* rec;
@@ -414,20 +415,39 @@ static int add_encoded(void* ctx, uint64_t ino, uint8_t type, const char* name, 
 }
 
 static napi_value ReadDirEncoded(napi_env env, napi_callback_info info) {
-  size_t argc = 4;
-  napi_value a[4];
+  size_t argc = 5;
+  napi_value a[5];
   napi_get_cb_info(env, info, &argc, a, NULL, NULL);
   int32_t fd;
   uint32_t top_lo, top_hi;
   int64_t first;
+  const char* usage = "readdirEncoded(fd, topLo, topHi, firstCookie[, prefix: Buffer]) expected";
   if (argc < 4 || napi_get_value_int32(env, a[0], &fd) != napi_ok || napi_get_value_uint32(env, a[1], &top_lo) != napi_ok ||
       napi_get_value_uint32(env, a[2], &top_hi) != napi_ok || napi_get_value_int64(env, a[3], &first) != napi_ok) {
-    return type_error(env, "readdirEncoded(fd, topLo, topHi, firstCookie) expected");
+    return type_error(env, usage);
   }
   Encoded e = {0};
   e.top = ((uint64_t)top_hi << 32) | top_lo;
   e.first = (uint64_t)first;
-  int err = each_dirent(fd, add_encoded, &e);
+  int err = 0;
+  napi_valuetype pt = napi_undefined;
+  if (argc > 4) napi_typeof(env, a[4], &pt);
+  if (pt != napi_undefined) {
+    // The records start with these bytes (already encoded entries: "." and ".."), so the caller
+    // can keep the whole listing in the one buffer returned.
+    bool isbuf = false;
+    napi_is_buffer(env, a[4], &isbuf);
+    if (!isbuf) return type_error(env, usage);
+    void* pdata;
+    size_t plen;
+    napi_get_buffer_info(env, a[4], &pdata, &plen);
+    if (!grow((void**)&e.rec, &e.rcap, plen)) err = ENOMEM;
+    else if (plen) {
+      memcpy(e.rec, pdata, plen);
+      e.rlen = plen;
+    }
+  }
+  if (!err) err = each_dirent(fd, add_encoded, &e);
   napi_value out = NULL;
   if (err) {
     out = num(env, -err);

@@ -141,6 +141,26 @@ test('readDirectoryEncoded: the 9P2000.L dirents of every entry, cookies from fi
   expect(p).toBe(e.records.length);
 });
 
+test('readDirectoryEncoded with a prefix: the records begin with it, the ends count it', () => {
+  for (const n of ['a', 'bb', 'ccc']) fs.writeFileSync(path.join(dir, n), '');
+  const open = () => fs.openSync(dir, fs.constants.O_RDONLY | fs.constants.O_DIRECTORY);
+  let fd = open();
+  const plain = readDirectoryEncoded(fd, 0n, 3)!;
+  fs.closeSync(fd);
+  const prefix = Buffer.from('encoded-before');
+  fd = open();
+  const e = readDirectoryEncoded(fd, 0n, 3, prefix)!;
+  fs.closeSync(fd);
+  expect(e.records).toEqual(Buffer.concat([prefix, plain.records]));
+  expect(Array.from(e.ends)).toEqual(Array.from(plain.ends, (x) => x + prefix.length));
+  fd = open();
+  try {
+    expect(() => readDirectoryEncoded(fd, 0n, 3, 'not a buffer' as unknown as Buffer)).toThrow(expect.objectContaining({ name: 'TypeError' }));
+  } finally {
+    fs.closeSync(fd);
+  }
+});
+
 test('readDirectoryEncoded: undefined for a name that is not UTF-8; empty and bad descriptors', () => {
   const empty = fs.openSync(dir, fs.constants.O_RDONLY | fs.constants.O_DIRECTORY);
   const e = readDirectoryEncoded(empty, 0n, 3)!;

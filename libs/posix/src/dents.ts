@@ -97,9 +97,9 @@ export function readDirents(fd: number): Dirent64[] {
 
 /** A directory's entries already encoded as 9P2000.L dirents (see `readDirectoryEncoded`). */
 export interface DirEntriesEncoded {
-  /** The dirents back to back: qid[13] offset[8] type[1] name[s] each. */
+  /** The dirents back to back: qid[13] offset[8] type[1] name[s] each (after the prefix, if one was given). */
   records: Buffer;
-  /** Where each entry ends in `records`. */
+  /** Where each entry ends in `records` (the prefix's length counted). */
   ends: Uint32Array;
   /** Indices of the entries whose d_type was DT_UNKNOWN: their qid.path is 0, to be filled by the caller. */
   unknown: Uint32Array;
@@ -111,14 +111,16 @@ const EILSEQ = 84;
  * Every entry of the directory open as `fd` ("." and ".." left out), encoded in C straight from
  * the getdents64 records as the dirents of an Rreaddir: qid.type from d_type (directory,
  * symlink, else file), qid.version 0, qid.path = d_ino xor `top` (a device tag in the high
- * bits), offset = `firstCookie` + index. No name becomes a string. Undefined when a name is not
- * well-formed UTF-8 (a caller that lists names as decoded strings then uses `readDirectory`, so
- * that both agree) or the addon predates this call; throws PosixError otherwise.
+ * bits), offset = `firstCookie` + index. No name becomes a string. With `prefix` (entries the
+ * caller encoded, "." and ".." say), `records` begins with its bytes, so one buffer holds the
+ * whole listing. Undefined when a name is not well-formed UTF-8 (a caller that lists names as
+ * decoded strings then uses `readDirectory`, so that both agree) or the addon predates this
+ * call; throws PosixError otherwise.
  */
-export function readDirectoryEncoded(fd: number, top: bigint, firstCookie: number): DirEntriesEncoded | undefined {
+export function readDirectoryEncoded(fd: number, top: bigint, firstCookie: number, prefix?: Buffer): DirEntriesEncoded | undefined {
   const addon = loadAddon();
   if (addon.readdirEncoded === undefined) return undefined;
-  const r = addon.readdirEncoded(fd, Number(top & 0xffffffffn), Number(top >> 32n), firstCookie);
+  const r = addon.readdirEncoded(fd, Number(top & 0xffffffffn), Number(top >> 32n), firstCookie, prefix);
   if (typeof r === 'number') {
     if (r === -EILSEQ) return undefined;
     throw new PosixError(-r, 'getdents64');

@@ -15,7 +15,7 @@ export interface Addon {
   getdents(fd: number, buf: Buffer): number;
   readdir(fd: number): [string, BigUint64Array, Uint8Array, Uint16Array] | number;
   /** Absent from addons built before it (see readDirectoryEncoded). */
-  readdirEncoded?(fd: number, topLo: number, topHi: number, firstCookie: number): [Buffer, Uint32Array, Uint32Array] | number;
+  readdirEncoded?(fd: number, topLo: number, topHi: number, firstCookie: number, prefix?: Buffer): [Buffer, Uint32Array, Uint32Array] | number;
   pwritePieces(fd: number, buf: Buffer, offset: number, piece: number, cb: (errno: number, written: number) => void): void;
   /** The *at calls (absent from addons built before them: see haveAtCalls). */
   openat?(dirfd: number, name: string, flags: number, mode: number): number;

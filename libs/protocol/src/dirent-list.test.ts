@@ -69,24 +69,22 @@ test('DirentList.push and pushParts encode as writeDirent; views are whole entri
   expect(b.bytes(0, b.length)).toEqual(Buffer.concat(expected.map(reference)));
 });
 
-test('DirentList.appendEncoded takes whole pre-encoded entries after pushed ones, growing as needed', () => {
+test('DirentList.fromEncoded takes a buffer of encoded entries and their starts as they are; pushing after grows it', () => {
   const ents = entries();
-  const l = new DirentList(16, 1);
-  l.push(ents[0]!);
-  l.push(ents[1]!);
-  const rest = ents.slice(2);
-  const records = Buffer.concat(rest.map(reference));
-  const ends = new Uint32Array(rest.length);
+  const buf = Buffer.concat(ents.map(reference));
+  const starts = new Uint32Array(ents.length + 1);
   let p = 0;
-  rest.forEach((e, i) => (ends[i] = p += reference(e).length));
-  l.appendEncoded(records, ends);
-  l.appendEncoded(Buffer.alloc(0), new Uint32Array(0));
+  ents.forEach((e, i) => (starts[i + 1] = p += reference(e).length));
+  const l = DirentList.fromEncoded(buf, starts);
   expect(l.length).toBe(ents.length);
-  expect(l.bytes(0, l.length)).toEqual(Buffer.concat(ents.map(reference)));
+  expect(l.byteLength).toBe(buf.length);
+  // No copy: the views are of the buffer given.
+  expect(l.bytes(0, l.length).buffer).toBe(buf.buffer);
   for (let i = 0; i < ents.length; i++) expect(l.dirent(i)).toEqual(ents[i]);
-  expect(l.fit(2, ends[1]!)).toBe(4);
+  expect(l.fit(2, starts[4]! - starts[2]!)).toBe(4);
   l.push(ents[2]!);
   expect(l.dirent(ents.length)).toEqual(ents[2]);
+  expect(l.bytes(0, l.length)).toEqual(Buffer.concat([buf, reference(ents[2]!)]));
 });
 
 test('fit and direntsFit take the longest run of whole entries within count, as packDirents does', () => {

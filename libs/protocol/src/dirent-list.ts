@@ -75,27 +75,18 @@ export class DirentList {
   }
 
   /**
-   * Appends entries already encoded: `records` holds them back to back and `ends[k]` is where
-   * entry k ends in it (as the storage export's getdents64 listing comes from @prose/posix).
-   * One copy of the bytes; the records are trusted to be well-formed dirents.
+   * A list of entries already encoded back to back in `buf`, entry i being
+   * `buf[starts[i], starts[i + 1])` (starts[0] = 0): both are taken as they are, no copy. Entries
+   * may be appended after (the buffer is then grown by a copy).
    */
-  appendEncoded(records: Uint8Array, ends: Uint32Array): void {
-    const k = ends.length;
-    if (k === 0) return;
-    const need = this.n + k + 1;
-    if (need > this.starts.length) {
-      const s = new Uint32Array(Math.max(need, this.starts.length * 2));
-      s.set(this.starts);
-      this.starts = s;
-    }
-    this.room(records.length);
-    const base = this.pos;
-    this.buf.set(records, base);
-    const starts = this.starts;
-    let n = this.n;
-    for (let i = 0; i < k; i++) starts[++n] = base + ends[i]!;
-    this.n = n;
-    this.pos = base + records.length;
+  static fromEncoded(buf: Buffer, starts: Uint32Array): DirentList {
+    const l = new DirentList(0, 0);
+    l.buf = buf;
+    l.view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
+    l.starts = starts;
+    l.n = starts.length - 1;
+    l.pos = starts[l.n]!;
+    return l;
   }
 
   /** Rewrites the qid of entry `i` (0 ≤ i < length). */

@@ -74,12 +74,18 @@ function readListing(dirfd: number, dev: bigint, self: Qid, parent: Qid, paths: 
     return { list, pending };
   }
   const top = paths.path(dev, 0n);
-  const encoded = withOpenDir(dirfd, (fd) => readDirectoryEncoded(fd, top, 3));
+  // "." and ".." encoded here; the addon writes the entries after them, in C from the
+  // getdents64 records (cookies from 3), into the one buffer the listing keeps.
+  const head = startList(self, parent, 0, 0);
+  const prefix = head.bytes(0, 2);
+  const encoded = withOpenDir(dirfd, (fd) => readDirectoryEncoded(fd, top, 3, prefix));
   if (encoded !== undefined) {
-    // Encoded in C from the getdents64 records (cookies from 3: after "." and "..").
     const { records, ends, unknown } = encoded;
-    const list = startList(self, parent, records.length, ends.length);
-    list.appendEncoded(records, ends);
+    const starts = new Uint32Array(3 + ends.length);
+    starts[1] = head.bytes(0, 1).length;
+    starts[2] = prefix.length;
+    starts.set(ends, 3);
+    const list = DirentList.fromEncoded(records, starts);
     let pending: Uint8Array | undefined;
     if (unknown.length > 0) {
       pending = new Uint8Array(2 + ends.length);
