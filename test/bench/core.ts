@@ -27,7 +27,7 @@ export interface CoreOptions {
   iterations?: number;
   /**
    * Round trips each case makes before anything is measured, over every payload, one at a time
-   * and pipelined (default min(20000, 2 × iterations)); each measured run also follows a tenth
+   * and pipelined (default min(60000, 6 × iterations)); each measured run also follows a tenth
    * of `iterations` of its own configuration.
    */
   warmup?: number;
@@ -180,15 +180,17 @@ function rowOf(c: CoreCase, mode: string, size: number, placement: Placement, ru
  * A row gives the median of the runs' p50, p99 and ops/s, the spread of the p50s (`p50_min_us`,
  * `p50_max_us`) and the CPU time per round trip of the driver (`client_cpu_us`) and of the peer
  * (`server_cpu_us`), which is what the other load on a shared machine disturbs least. Before a
- * rep's first run, every case makes `warmup` round trips over all payloads and modes: a new Node process (the driver,
- * a Node peer) runs its first seconds slower — JIT tiers, young-generation resizing — and with
- * 2,000 round trips of warm-up the first run of every case, diod's and raw-tcp's included
- * (through the shared driver), read 15–25% below the later ones. Each run then follows a tenth
- * of `iterations` of its own configuration (caches).
+ * rep's first run, every case makes `warmup` round trips over all payloads and modes: a new Node
+ * process (the driver, a Node peer) runs its first seconds slower — JIT tiers, young-generation
+ * resizing. A fresh null server, serial 64 B Twrites in blocks of 5,000: 51–55, 20–23, 17–20 µs,
+ * then steady from about the 20,000th (15.5–17.6 µs); with 20,000 round trips of warm-up spread
+ * over all payloads and modes, the first row measured (serial 64 B) still caught the end of it
+ * in every rep, and was prose's worst ratio against diod. Each run then follows a tenth of
+ * `iterations` of its own configuration (caches).
  */
 export async function runCore(opts: CoreOptions = {}): Promise<Row[]> {
   const n = opts.iterations ?? 10000;
-  const warmup = opts.warmup ?? Math.min(20000, 2 * n);
+  const warmup = opts.warmup ?? Math.min(60000, 6 * n);
   const runWarmup = Math.ceil(n / 10);
   const reps = Math.max(1, opts.reps ?? 5);
   const payloads = opts.payloads ?? [64, 1024, 8192, 65536];
