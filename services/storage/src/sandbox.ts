@@ -2,10 +2,11 @@
  * The sandbox: every file the export touches is reached from a file descriptor it already holds,
  * one name at a time, never through a path the kernel would resolve from "/".
  *
- * The hot calls on a (directory, name) pair go through openat(2), unlinkat(2) and mkdirat(2)
- * (`openIn`, `unlinkIn`, `mkdirIn`, from @prose/posix when its addon is built). For the rest,
- * Node has no *at(2) calls, but Linux's /proc/self/fd/N is a "magic link": path resolution
- * through it jumps to exactly the file that descriptor N refers to, whatever its name is now. So
+ * The hot calls on a (directory, name) pair go through openat(2), unlinkat(2), mkdirat(2) and
+ * statx(2) (`openIn`, `unlinkIn`, `mkdirIn`, and @prose/posix `lstatAt`, when its addon is
+ * built). For the rest, Node has no *at(2) calls, but Linux's /proc/self/fd/N is a "magic
+ * link": path resolution through it jumps to exactly the file that descriptor N refers to,
+ * whatever its name is now. So
  *   - `at(dirfd, name)` = "/proc/self/fd/<dirfd>/<name>" is openat(dirfd, name): the directory is
  *     pinned by the descriptor and only the final component is looked up. Every call that takes
  *     it (open with O_NOFOLLOW, mkdir, unlink, rmdir, rename, link, symlink, lstat, readlink)
