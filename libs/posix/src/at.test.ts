@@ -2,6 +2,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { AT_REMOVEDIR, PosixError, haveAtCalls, mkdirat, openat, unlinkat } from './index.js';
+import { withoutAddon } from './test-util.js';
 
 const O_PATH = 0o10000000;
 let base: string;
@@ -79,16 +80,8 @@ test('unlinkat removes files and, with AT_REMOVEDIR, empty directories; mkdirat 
 
 test('haveAtCalls says whether the loaded addon has them: yes when built, no without it', () => {
   expect(haveAtCalls()).toBe(true);
-  const old = process.env.PROSE_POSIX_ADDON;
-  process.env.PROSE_POSIX_ADDON = '/nonexistent/prose_posix.node';
-  try {
-    jest.isolateModules(() => {
-      const fresh = require('./at.js') as typeof import('./at.js');
-      expect(fresh.haveAtCalls()).toBe(false);
-      expect(() => fresh.openat(dirfd, 'x', 0)).toThrow(expect.objectContaining({ code: 'ENOSYS' }));
-    });
-  } finally {
-    if (old === undefined) delete process.env.PROSE_POSIX_ADDON;
-    else process.env.PROSE_POSIX_ADDON = old;
-  }
+  withoutAddon<typeof import('./at.js')>('./at.js', (fresh) => {
+    expect(fresh.haveAtCalls()).toBe(false);
+    expect(() => fresh.openat(dirfd, 'x', 0)).toThrow(expect.objectContaining({ code: 'ENOSYS' }));
+  });
 });

@@ -5,6 +5,7 @@ import * as path from 'node:path';
 import { PosixError, fromNodeStats, fstat, haveStatx, lstat, lstatAt } from './index.js';
 import { loadAddon } from './native.js';
 import { u64 } from './stat.js';
+import { withoutAddon } from './test-util.js';
 
 let base: string;
 let dirfd: number;
@@ -88,19 +89,11 @@ test('device and inode numbers are exact on both sides of 2^53', () => {
 test('without the addon the same calls answer through Node\'s stat, with the same result', () => {
   fs.writeFileSync(path.join(base, 'f'), 'abc');
   fs.symlinkSync('f', path.join(base, 'link'));
-  const old = process.env.PROSE_POSIX_ADDON;
-  process.env.PROSE_POSIX_ADDON = '/nonexistent/prose_posix.node';
-  try {
-    jest.isolateModules(() => {
-      const fresh = require('./stat.js') as typeof import('./stat.js');
-      expect(fresh.haveStatx()).toBe(false);
-      expect(fresh.fstat(dirfd)).toEqual(fstat(dirfd));
-      expect(fresh.lstatAt(dirfd, 'link')).toEqual(lstatAt(dirfd, 'link'));
-      expect(fresh.lstat(path.join(base, 'f'))).toEqual(lstat(path.join(base, 'f')));
-      expect(() => fresh.lstatAt(dirfd, 'missing')).toThrow(expect.objectContaining({ code: 'ENOENT' }));
-    });
-  } finally {
-    if (old === undefined) delete process.env.PROSE_POSIX_ADDON;
-    else process.env.PROSE_POSIX_ADDON = old;
-  }
+  withoutAddon<typeof import('./stat.js')>('./stat.js', (fresh) => {
+    expect(fresh.haveStatx()).toBe(false);
+    expect(fresh.fstat(dirfd)).toEqual(fstat(dirfd));
+    expect(fresh.lstatAt(dirfd, 'link')).toEqual(lstatAt(dirfd, 'link'));
+    expect(fresh.lstat(path.join(base, 'f'))).toEqual(lstat(path.join(base, 'f')));
+    expect(() => fresh.lstatAt(dirfd, 'missing')).toThrow(expect.objectContaining({ code: 'ENOENT' }));
+  });
 });
