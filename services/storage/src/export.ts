@@ -37,7 +37,9 @@ import type { Awaitable, Fid, LockArgs, Logger, Req, Srv } from '@prose/server';
 import { Names, QidPaths, attrOf, dirOf, hostOpenFlags, qidOf } from './attrs.js';
 import { DirCache, type Listing } from './dirlist.js';
 import { LockTable, lengthOf, rangeOf } from './locks.js';
-import { Handle, HandleRegistry, O_DIRECTORY, O_NOFOLLOW, O_PATH, at, checkComponent, mkdirIn, openIn, unlinkIn } from './sandbox.js';
+import {
+  Handle, HandleRegistry, O_DIRECTORY, O_NOFOLLOW, O_PATH, at, checkComponent, fileKey, mkdirIn, openIn, unlinkIn,
+} from './sandbox.js';
 import { MAY_EXEC, MAY_READ, MAY_WRITE, UidPolicy, isOwner, mayAccess, mayDelete, type Perm, type User } from './uidmap.js';
 
 const S_ISGID = 0o2000;
@@ -452,7 +454,7 @@ export class StorageExport implements Srv<FidState> {
           return reject(err(Errno.EBADF));
         }
         s.fd = fd;
-        fs.fstat(fd, { bigint: true }, (e2, st) => (e2 ? reject(e2) : resolve(qidOf(this.paths, fromNodeStats(st)))));
+        resolve(pooled.fstat(fd).then((st) => qidOf(this.paths, st)));
       });
     });
   }
@@ -824,7 +826,7 @@ export class StorageExport implements Srv<FidState> {
     this.needDelete(u, newdir, newname);
     const st = lstatAt(olddir.fd, oldname);
     fs.renameSync(at(olddir.fd, oldname), at(newdir.fd, newname));
-    this.handles.renamed(`${st.dev}:${st.ino}`, olddir, oldname, newdir, newname);
+    this.handles.renamed(fileKey(st.dev, st.ino), olddir, oldname, newdir, newname);
   }
 
   unlinkat(dfid: Fid<FidState>, name: string, flags: number): Awaitable<void> {
