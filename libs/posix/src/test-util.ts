@@ -1,4 +1,5 @@
 /** Helpers shared by the posix tests (not part of the package). */
+import { PosixError } from './errors.js';
 
 /**
  * Loads `module` (relative to this directory) afresh with PROSE_POSIX_ADDON pointing nowhere, as
@@ -16,4 +17,15 @@ export function withoutAddon<T>(module: string, check: (fresh: T) => void): void
     if (old === undefined) delete process.env.PROSE_POSIX_ADDON;
     else process.env.PROSE_POSIX_ADDON = old;
   }
+}
+
+/** The errno name `f` fails with, checked to be a PosixError's; 'no error' when it does not fail. */
+export function posixCode(f: () => unknown): string {
+  try {
+    f();
+  } catch (e) {
+    expect(e).toBeInstanceOf(PosixError);
+    return (e as PosixError).code;
+  }
+  return 'no error';
 }
