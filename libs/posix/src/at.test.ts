@@ -1,7 +1,7 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { AT_REMOVEDIR, haveAtCalls, mkdirat, openat, unlinkat } from './index.js';
+import { AT_REMOVEDIR, PosixError, haveAtCalls, mkdirat, openat, unlinkat } from './index.js';
 import { posixCode, withoutAddon } from './test-util.js';
 
 const O_PATH = 0o10000000;
@@ -50,6 +50,19 @@ test('errors come back as PosixError with the errno name: ENOENT, EEXIST, ELOOP,
   expect(posixCode(() => openat(-1, 'x', fs.constants.O_RDONLY))).toBe('EBADF');
   expect(posixCode(() => unlinkat(dirfd, 'none'))).toBe('ENOENT');
   expect(() => openat('x' as unknown as number, 'x', 0)).toThrow(/descriptor, name\) expected/);
+});
+
+test('a PosixError carries no JS stack (a lookup of a missing name is routine), and its message names the call', () => {
+  const limit = Error.stackTraceLimit;
+  let caught: unknown;
+  try {
+    openat(dirfd, 'none', fs.constants.O_RDONLY);
+  } catch (e) {
+    caught = e;
+  }
+  expect(caught).toBeInstanceOf(PosixError);
+  expect((caught as PosixError).stack).toBe('PosixError: ENOENT: openat failed');
+  expect(Error.stackTraceLimit).toBe(limit);
 });
 
 test('unlinkat removes files and, with AT_REMOVEDIR, empty directories; mkdirat makes them', () => {

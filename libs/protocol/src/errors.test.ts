@@ -33,3 +33,14 @@ test('NinepError.errno adds detail and keeps the code', () => {
   expect(e.ename).toBe('invalid argument: connect wants an address');
   expect(e.code).toBe('EINVAL');
 });
+
+test('a NinepError carries no JS stack (it is a value on the wire) and leaves Error.stackTraceLimit as it was', () => {
+  const limit = Error.stackTraceLimit;
+  class Sub extends NinepError {}
+  for (const e of [new NinepError('file not found', Errno.ENOENT), NinepError.errno(Errno.EACCES), new Sub('x', Errno.EIO)]) {
+    expect(e.stack).toBe(`${e.name}: ${e.message}`);
+    expect(e).toBeInstanceOf(Error);
+  }
+  expect(Error.stackTraceLimit).toBe(limit);
+  expect(new Error('still traced').stack).toMatch(/\n\s+at /);
+});
