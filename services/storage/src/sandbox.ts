@@ -108,6 +108,8 @@ export class Handle {
   /** The directory this file was reached from, and its name there; undefined for the root and after "..". */
   parent: Handle | undefined;
   name: string;
+  /** The file's identity, `fileKey(dev, ino)` (made once: the registry needs it twice per handle). */
+  readonly key: string;
   /** Cached target of a symlink (a symlink's target never changes). */
   target: string | undefined = undefined;
   private refs = 1;
@@ -118,15 +120,12 @@ export class Handle {
     this.fd = fd;
     this.dev = st.dev;
     this.ino = st.ino;
+    this.key = fileKey(st.dev, st.ino);
     this.kind = st.mode & S_IFMT;
     this.parent = parent;
     parent?.retain();
     this.name = name;
     reg.add(this);
-  }
-
-  get key(): string {
-    return fileKey(this.dev, this.ino);
   }
 
   get isDir(): boolean {
@@ -192,30 +191,37 @@ export class Handle {
   }
 }
 
-/** The live handles by file identity, so that a rename through one fid re-points them all. */
+/**
+ * The live handles by file identity, so that a rename through one fid re-points them all.
+ * Most files have one live handle (a walk, then a clunk): it is kept as itself, and a Set is
+ * made only for a second one (a Set per walked file was a tenth of a walk's cost in the service).
+ */
 export class HandleRegistry {
-  private readonly byKey = new Map<string, Set<Handle>>();
+  private readonly byKey = new Map<string, Handle | Set<Handle>>();
 
   add(h: Handle): void {
     const k = h.key;
-    let s = this.byKey.get(k);
-    if (s === undefined) this.byKey.set(k, (s = new Set()));
-    s.add(h);
+    const s = this.byKey.get(k);
+    if (s === undefined) this.byKey.set(k, h);
+    else if (s instanceof Set) s.add(h);
+    else if (s !== h) this.byKey.set(k, new Set([s, h]));
   }
 
   remove(h: Handle): void {
     const k = h.key;
     const s = this.byKey.get(k);
-    if (s === undefined) return;
-    s.delete(h);
-    if (s.size === 0) this.byKey.delete(k);
+    if (s === h) this.byKey.delete(k);
+    else if (s instanceof Set) {
+      s.delete(h);
+      if (s.size === 1) this.byKey.set(k, s.values().next().value!);
+    }
   }
 
   /** After `olddir/oldname` (file `key`) became `newdir/newname`: re-point the handles that knew the old place. */
   renamed(key: string, olddir: Handle, oldname: string, newdir: Handle, newname: string): void {
     const s = this.byKey.get(key);
     if (s === undefined) return;
-    for (const h of s) {
+    for (const h of s instanceof Set ? [...s] : [s]) {
       if (h.name === oldname && h.parent !== undefined && h.parent.ino === olddir.ino && h.parent.dev === olddir.dev) h.moveTo(newdir, newname);
     }
   }
@@ -223,7 +229,7 @@ export class HandleRegistry {
   /** Handles alive now (for tests and leak checks). */
   get size(): number {
     let n = 0;
-    for (const s of this.byKey.values()) n += s.size;
+    for (const s of this.byKey.values()) n += s instanceof Set ? s.size : 1;
     return n;
   }
 }
