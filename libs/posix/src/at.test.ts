@@ -1,7 +1,7 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { AT_REMOVEDIR, PosixError, haveAtCalls, mkdirat, openat, unlinkat } from './index.js';
+import { AT_REMOVEDIR, PosixError, haveAtCalls, mkdirat, openat, tryOpenat, unlinkat } from './index.js';
 import { posixCode, withoutAddon } from './test-util.js';
 
 const O_PATH = 0o10000000;
@@ -50,6 +50,24 @@ test('errors come back as PosixError with the errno name: ENOENT, EEXIST, ELOOP,
   expect(posixCode(() => openat(-1, 'x', fs.constants.O_RDONLY))).toBe('EBADF');
   expect(posixCode(() => unlinkat(dirfd, 'none'))).toBe('ENOENT');
   expect(() => openat('x' as unknown as number, 'x', 0)).toThrow(/descriptor, name\) expected/);
+});
+
+test('tryOpenat answers a descriptor, or the negative errno instead of throwing; bad arguments still throw', () => {
+  fs.writeFileSync(path.join(base, 'd', 'x'), 'hi');
+  fs.symlinkSync('x', path.join(base, 'd', 'link'));
+  const fd = tryOpenat(dirfd, 'x', fs.constants.O_RDONLY);
+  expect(fd).toBeGreaterThanOrEqual(0);
+  try {
+    expect(fs.readFileSync(fd, 'utf8')).toBe('hi');
+  } finally {
+    fs.closeSync(fd);
+  }
+  const E = os.constants.errno;
+  expect(tryOpenat(dirfd, 'none', fs.constants.O_RDONLY)).toBe(-E.ENOENT);
+  expect(tryOpenat(dirfd, 'link', fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW)).toBe(-E.ELOOP);
+  expect(tryOpenat(dirfd, 'n'.repeat(256), fs.constants.O_RDONLY)).toBe(-E.ENAMETOOLONG);
+  expect(tryOpenat(-1, 'x', fs.constants.O_RDONLY)).toBe(-E.EBADF);
+  expect(() => tryOpenat('x' as unknown as number, 'x', 0)).toThrow(/descriptor, name\) expected/);
 });
 
 test('a PosixError carries no JS stack (a lookup of a missing name is routine), and its message names the call', () => {

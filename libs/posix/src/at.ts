@@ -35,6 +35,15 @@ export function openat(dirfd: number, name: string, flags: number, mode = 0o666)
   return check(loadAddon().openat!(dirfd, name, flags, mode), 'openat');
 }
 
+/**
+ * `openat` that answers a failure instead of throwing it: the descriptor, or the negative errno
+ * (-ENOENT ...). For the lookups a file server expects to fail (a walk to a missing name): a
+ * throw and catch costs 1-5 µs on Node 20, more than the system call. Bad arguments still throw.
+ */
+export function tryOpenat(dirfd: number, name: string, flags: number, mode = 0o666): number {
+  return loadAddon().openat!(dirfd, name, flags, mode);
+}
+
 /** Removes `name` from directory `dirfd`: a non-directory, or with AT_REMOVEDIR an empty directory. */
 export function unlinkat(dirfd: number, name: string, flags = 0): void {
   check(loadAddon().unlinkat!(dirfd, name, flags), 'unlinkat');

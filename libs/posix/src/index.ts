@@ -14,7 +14,7 @@ export {
   listxattrRaw, setxattr, lsetxattr, fsetxattr, removexattr, lremovexattr, fremovexattr,
 } from './xattr.js';
 export { pwritePieces, WRITE_PIECE } from './write.js';
-export { AT_REMOVEDIR, haveAtCalls, mkdirat, openat, unlinkat } from './at.js';
+export { AT_REMOVEDIR, haveAtCalls, mkdirat, openat, tryOpenat, unlinkat } from './at.js';
 export { fromNodeStats, fstat, haveStatx, lstat, lstatAt, type HostStat } from './stat.js';
 export {
   getdents, readDirectory, readDirectoryEncoded, readDirectoryJoined, readDirents, DENTS_BUF, type DirEntries,

@@ -265,8 +265,15 @@ export class Session {
 
   // ---- the one reply path --------------------------------------------------------------
 
-  /** @internal A request's op produced `v`: turn it into the reply and answer. */
+  /**
+   * @internal A request's op produced `v`: turn it into the reply and answer. An op may return
+   * (or resolve to) a NinepError instead of throwing it: the same error reply without a throw.
+   */
   complete(r: Req, v: unknown): void {
+    if (v instanceof NinepError) {
+      this.fail(r, v);
+      return;
+    }
     let reply: RMessage;
     const post = r.post;
     if (post !== undefined) {

@@ -69,7 +69,7 @@ export class Tree implements Srv<Handle> {
     newfid.aux = new Handle(fid.aux.node, newfid);
   }
 
-  walk1(fid: Fid<Handle>, name: string, req: Req): Awaitable<Qid> {
+  walk1(fid: Fid<Handle>, name: string, req: Req): Awaitable<Qid | NinepError> {
     const h = fid.aux;
     const d = h.node as DirNode;
     if (!hasPerm(d, fid.uname, AEXEC)) throw perm();
@@ -82,8 +82,8 @@ export class Tree implements Srv<Handle> {
     return this.step(h, v);
   }
 
-  private step(h: Handle, n: Node | undefined): Qid {
-    if (n === undefined) throw new NinepError(Ename.notfound, Errno.ENOENT);
+  private step(h: Handle, n: Node | undefined): Qid | NinepError {
+    if (n === undefined) return new NinepError(Ename.notfound, Errno.ENOENT);
     h.node = n;
     return n.qid;
   }

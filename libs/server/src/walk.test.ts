@@ -1,4 +1,4 @@
-import { formatFcall, type Qid } from '@prose/protocol';
+import { Errno, NinepError, formatFcall, type Qid } from '@prose/protocol';
 import type { Fid } from './fid.js';
 import type { Srv } from './srv.js';
 import { RawFs } from './test-rawfs.js';
@@ -66,6 +66,25 @@ describe('Twalk through walk1/clone (walk(5), lib9p swalk/rwalk)', () => {
     expect(await wire.rpcText('Twalk tag 1 fid 0 newfid 1 wname [a crash]')).toBe('Rwalk tag 1 wqid [(0000000000000001 0 d)]');
     expect(clones).toEqual(['0->1']);
     expect(lines.some((l) => l.level === 'error' && String(l.fields?.stack).includes('walk1 bug'))).toBe(true);
+  });
+
+  test('walk1 may return its NinepError instead of throwing it, at once or from a promise: the same answers', async () => {
+    for (const async of [false, true]) {
+      const fs = new RawFs(tree);
+      const walk1 = fs.walk1.bind(fs);
+      (fs as Srv<string>).walk1 = (f, name) => {
+        const e = name === 'denied' ? new NinepError('permission denied', Errno.EACCES) : undefined;
+        if (e !== undefined) return async ? Promise.resolve(e) : e;
+        return walk1(f, name);
+      };
+      const wire = await begin(fs, '9P2000.L');
+      expect(await wire.rpcText('Twalk tag 1 fid 0 newfid 1 wname [denied]')).toBe('Rlerror tag 1 ecode 13');
+      expect(await wire.rpcText('Twalk tag 2 fid 0 newfid 1 wname [a denied f]')).toBe('Rwalk tag 2 wqid [(0000000000000001 0 d)]');
+      expect(fs.log).toContain('destroy 1 /a');
+      expect(await wire.rpcText('Tgetattr tag 3 fid 1 requestMask 0x7ff')).toBe('Rlerror tag 3 ecode 9');
+      // The fid walked from is untouched, and newfid is free for the next walk.
+      expect(await wire.rpcText('Twalk tag 4 fid 0 newfid 1 wname [a]')).toBe('Rwalk tag 4 wqid [(0000000000000001 0 d)]');
+    }
   });
 
   test('a walk from a file is refused; a clone of a file is allowed; names with "/" stop a walk', async () => {

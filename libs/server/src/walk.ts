@@ -26,7 +26,7 @@ function notFound(): NinepError {
  * every Rwalk behind microtasks and a nextTick flush (about 1.5 µs of server CPU a walk here).
  * The first promise a callback returns hands the rest of the walk to an async continuation.
  */
-export function opWalk(s: Session, r: Req<Twalk>): Rwalk | Promise<Rwalk> {
+export function opWalk(s: Session, r: Req<Twalk>): Rwalk | NinepError | Promise<Rwalk | NinepError> {
   const t = r.ifcall;
   const fid = (r.fid = s.useFid(t.fid));
   if (fid.omode !== undefined) throw new NinepError(Ename.clonefid, Errno.EBADF);
@@ -59,12 +59,20 @@ export function opWalk(s: Session, r: Req<Twalk>): Rwalk | Promise<Rwalk> {
   );
 }
 
-/** The Rwalk of a walk that went as far as `w` says; newfid becomes live only if it reached the end. */
-function endWalk(s: Session, r: Req<Twalk>, fid: Fid, nf: Fid, names: string[], w: WalkResult): Rwalk {
+/**
+ * The Rwalk of a walk that went as far as `w` says; newfid becomes live only if it reached the
+ * end. A walk that failed at its first name answers its error, returned rather than thrown when
+ * it is a NinepError (a walk to a missing name is the most common failure a file server sees).
+ */
+function endWalk(s: Session, r: Req<Twalk>, fid: Fid, nf: Fid, names: string[], w: WalkResult): Rwalk | NinepError {
   const wqid = w.wqid;
   if (wqid.length < names.length || !s.isLive(r)) {
     abandon(s, nf);
-    if (wqid.length === 0 && names.length > 0) throw w.err ?? notFound();
+    if (wqid.length === 0 && names.length > 0) {
+      const e = w.err ?? notFound();
+      if (e instanceof NinepError) return e;
+      throw e;
+    }
     return { type: MsgType.Rwalk, tag: r.tag, wqid };
   }
   if (nf.inTable) nf.live = true;
@@ -128,15 +136,16 @@ function walk1From(s: Session, r: Req, nf: Fid, names: readonly string[], wqid: 
     const name = names[i]!;
     if ((nf.qid.type & QTDIR) === 0) return { wqid, err: new NinepError(Ename.walknodir, Errno.ENOTDIR) };
     if (!isWalkName(name)) return { wqid, err: badName() };
-    let v: Qid | PromiseLike<Qid>;
+    let v: Qid | NinepError | PromiseLike<Qid | NinepError>;
     try {
       v = walk1.call(s.srv, nf, name, r);
     } catch (e) {
       return stopped(s, wqid, name, e);
     }
-    if (isThenable<Qid>(v)) {
+    if (isThenable<Qid | NinepError>(v)) {
       return Promise.resolve(v).then(
         (q) => {
+          if (q instanceof NinepError) return stopped(s, wqid, name, q);
           nf.qid = q;
           wqid.push(q);
           return walk1From(s, r, nf, names, wqid);
@@ -144,6 +153,7 @@ function walk1From(s: Session, r: Req, nf: Fid, names: readonly string[], wqid: 
         (e: unknown) => stopped(s, wqid, name, e),
       );
     }
+    if (v instanceof NinepError) return stopped(s, wqid, name, v);
     nf.qid = v;
     wqid.push(v);
   }

@@ -38,7 +38,8 @@ import { Names, QidPaths, attrOf, dirOf, hostOpenFlags, qidOf } from './attrs.js
 import { DirCache, type Listing } from './dirlist.js';
 import { LockTable, lengthOf, rangeOf } from './locks.js';
 import {
-  Handle, HandleRegistry, O_DIRECTORY, O_NOFOLLOW, O_PATH, at, checkComponent, fileKey, mkdirIn, openIn, unlinkIn,
+  Handle, HandleRegistry, O_DIRECTORY, O_NOFOLLOW, O_PATH, at, checkComponent, fileKey, mkdirIn, openIn, tryOpenIn,
+  unlinkIn,
 } from './sandbox.js';
 import { MAY_EXEC, MAY_READ, MAY_WRITE, UidPolicy, isOwner, mayAccess, mayDelete, type Perm, type User } from './uidmap.js';
 
@@ -281,7 +282,11 @@ export class StorageExport implements Srv<FidState> {
 
   /** A new Handle for `name` in directory `dir` (O_PATH, not following a symlink there). */
   private lookup(dir: Handle, name: string): [Handle, HostStat] {
-    const fd = openIn(dir.fd, name, O_PATH | O_NOFOLLOW);
+    return this.handleOn(dir, name, openIn(dir.fd, name, O_PATH | O_NOFOLLOW));
+  }
+
+  /** A Handle on `name` in `dir`, whose O_PATH descriptor `fd` was just opened. */
+  private handleOn(dir: Handle, name: string, fd: number): [Handle, HostStat] {
     try {
       const st = fstat(fd);
       return [new Handle(this.handles, fd, st, dir, name), st];
@@ -380,7 +385,7 @@ export class StorageExport implements Srv<FidState> {
     newfid.aux = { h: s.h.retain(), user: s.user, fd: -1, lflags: 0 };
   }
 
-  walk1(fid: Fid<FidState>, name: string): Awaitable<Qid> {
+  walk1(fid: Fid<FidState>, name: string): Awaitable<Qid | NinepError> {
     const s = this.fileOf(fid);
     const h = s.h;
     this.need(s.user, h.fd, MAY_EXEC);
@@ -395,7 +400,15 @@ export class StorageExport implements Srv<FidState> {
         return qidOf(this.paths, st);
       });
     }
-    const [next, st] = name === '..' ? this.parentOf(h) : this.lookup(h, name);
+    let found: [Handle, HostStat];
+    if (name === '..') found = this.parentOf(h);
+    else {
+      // A missing name is the walk that fails most: answered without a throw.
+      const fd = tryOpenIn(h.fd, name, O_PATH | O_NOFOLLOW);
+      if (fd < 0) return err(-fd);
+      found = this.handleOn(h, name, fd);
+    }
+    const [next, st] = found;
     s.h = next;
     h.release();
     return qidOf(this.paths, st);

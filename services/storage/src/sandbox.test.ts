@@ -7,6 +7,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { fstat } from '@prose/posix';
+import * as sandbox from './sandbox.js';
 import { Handle, HandleRegistry, O_PATH, fileKey } from './sandbox.js';
 
 let base: string;
@@ -76,4 +77,38 @@ test('renamed re-points every live handle that knew the old place, alone or with
   // A rename of some other place with the same name leaves these alone.
   reg.renamed(lone.key, b, 'k', b, 'z');
   expect(lone.name).toBe('k');
+});
+
+/** sandbox.ts loaded afresh where the @prose/posix addon cannot load (its /proc/self/fd path). */
+function withoutAddon(check: (fresh: typeof sandbox) => void): void {
+  const old = process.env.PROSE_POSIX_ADDON;
+  process.env.PROSE_POSIX_ADDON = '/nonexistent/prose_posix.node';
+  try {
+    jest.isolateModules(() => {
+      // eslint-disable-next-line @typescript-eslint/no-require-imports
+      check(require('./sandbox.js') as typeof sandbox);
+    });
+  } finally {
+    if (old === undefined) delete process.env.PROSE_POSIX_ADDON;
+    else process.env.PROSE_POSIX_ADDON = old;
+  }
+}
+
+test('tryOpenIn answers a descriptor or the negative errno, with the addon and without it', () => {
+  const E = os.constants.errno;
+  const check = (sb: typeof sandbox) => {
+    const dirfd = fs.openSync(path.join(base, 'a'), O_PATH | fs.constants.O_DIRECTORY);
+    try {
+      const fd = sb.tryOpenIn(dirfd, 'f', fs.constants.O_RDONLY);
+      expect(fd).toBeGreaterThanOrEqual(0);
+      expect(fs.readFileSync(fd, 'utf8')).toBe('x');
+      fs.closeSync(fd);
+      expect(sb.tryOpenIn(dirfd, 'missing', O_PATH | fs.constants.O_NOFOLLOW)).toBe(-E.ENOENT);
+      expect(sb.tryOpenIn(dirfd, 'f', fs.constants.O_RDONLY | fs.constants.O_DIRECTORY)).toBe(-E.ENOTDIR);
+    } finally {
+      fs.closeSync(dirfd);
+    }
+  };
+  check(sandbox);
+  withoutAddon(check);
 });

@@ -27,7 +27,7 @@
  */
 import * as fs from 'node:fs';
 import { Errno, NinepError, S_IFMT } from '@prose/protocol';
-import { AT_REMOVEDIR, haveAtCalls, lstatAt, mkdirat, openat, unlinkat, type HostStat } from '@prose/posix';
+import { AT_REMOVEDIR, haveAtCalls, lstatAt, mkdirat, openat, tryOpenat, unlinkat, type HostStat } from '@prose/posix';
 
 /** Linux open(2) flags Node does not name. */
 export const O_PATH = 0o10000000;
@@ -57,6 +57,21 @@ function haveAt(): boolean {
  */
 export function openIn(dirfd: number, name: string, flags: number, mode = 0o666): number {
   return haveAt() ? openat(dirfd, name, flags, mode) : fs.openSync(at(dirfd, name), flags, mode);
+}
+
+/**
+ * `openIn` that answers a failure as the negative errno instead of throwing it (a walk to a
+ * missing name is routine, and a throw costs more than the lookup).
+ */
+export function tryOpenIn(dirfd: number, name: string, flags: number): number {
+  if (haveAt()) return tryOpenat(dirfd, name, flags);
+  try {
+    return fs.openSync(at(dirfd, name), flags);
+  } catch (e) {
+    const errno = (e as NodeJS.ErrnoException).errno;
+    if (typeof errno === 'number' && errno < 0) return errno;
+    throw e;
+  }
 }
 
 /** unlink(2) or, for `isDir`, rmdir(2) of `name` in `dirfd` (see openIn). */
