@@ -400,15 +400,14 @@ export class StorageExport implements Srv<FidState> {
         return qidOf(this.paths, st);
       });
     }
-    let found: [Handle, HostStat];
-    if (name === '..') found = this.parentOf(h);
+    let next: Handle, st: HostStat;
+    if (name === '..') [next, st] = this.parentOf(h);
     else {
       // A missing name is the walk that fails most: answered without a throw.
       const fd = tryOpenIn(h.fd, name, O_PATH | O_NOFOLLOW);
       if (fd < 0) return err(-fd);
-      found = this.handleOn(h, name, fd);
+      [next, st] = this.handleOn(h, name, fd);
     }
-    const [next, st] = found;
     s.h = next;
     h.release();
     return qidOf(this.paths, st);

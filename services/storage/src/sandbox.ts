@@ -236,7 +236,7 @@ export class HandleRegistry {
   renamed(key: string, olddir: Handle, oldname: string, newdir: Handle, newname: string): void {
     const s = this.byKey.get(key);
     if (s === undefined) return;
-    for (const h of s instanceof Set ? [...s] : [s]) {
+    for (const h of s instanceof Set ? s : [s]) {
       if (h.name === oldname && h.parent !== undefined && h.parent.ino === olddir.ino && h.parent.dev === olddir.dev) h.moveTo(newdir, newname);
     }
   }
