@@ -15,7 +15,19 @@
  * (haltpoll.guest_halt_poll_ns=0), so an idle vCPU halts at once and every wake-up across CPUs
  * is an interrupt to a halted vCPU, paid in the sender's time: unpinned figures measure the
  * scheduler's placement and that path more than either server (diod's threads land better,
- * 56-60 µs, in four of five of its processes; Node's echo floor and ours both 72-76).
+ * 56-60 µs, in four of five of its processes; Node's echo floor and ours both 72-76). The
+ * placement unpinned-idle-poll (see placement.ts) keeps idle vCPUs polling for its runs: there
+ * the same serial round trips take 12.5-13.7 µs for all three (64 B: prose-tcp 13.1, diod 13.7,
+ * raw-tcp 13.0), which is what the unpinned rows lose to the halted-vCPU wake-up.
+ *
+ * On one CPU, a serial round trip is 10-11 µs for all three, and which of two levels ours runs
+ * at (10.0 or 10.9-11.1 µs at 64 B; diod 10.5-10.7 every time) is set for the life of the
+ * server process by its address-space layout: with ASLR off (`setarch -R`) every process runs
+ * at the slow level; the stack's offset (padding the environment in 512-byte steps) and the
+ * binary's text on huge pages (`--use-largepages=on`) do not change it. Both ends' CPU per
+ * round trip rises together (5.3 + 5.3 → 5.8-6.6 + 5.8 µs), as if the two processes' hot code
+ * collided in some structure shared on the core. A row is the median over fresh server
+ * processes, so it lands on either level.
  */
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -23,7 +35,7 @@ import { promises as fsp } from 'node:fs';
 import { Client, type Fid } from '@prose/client';
 import { L_O_WRONLY } from '@prose/protocol';
 import { startNodePeer, type Peer } from '../support/child.js';
-import { allCpus, cpusFor, pinSelf, type Placement } from './placement.js';
+import { defaultPlacements, enterPlacement, leavePlacement, type Placement } from './placement.js';
 import { RawClient } from './raw-echo.js';
 import { median, pairRows, processCpuNs, round, summarize, type Row } from './stats.js';
 import { startDiod, haveDiod, type Diod } from '../support/diod.js';
@@ -202,15 +214,19 @@ export async function runCore(opts: CoreOptions = {}): Promise<Row[]> {
   const runWarmup = Math.ceil(n / 10);
   const reps = Math.max(1, opts.reps ?? 5);
   const payloads = opts.payloads ?? [64, 1024, 8192, 65536];
-  const placements = opts.placements ?? ['same-cpu', 'unpinned'];
+  const placements = opts.placements ?? defaultPlacements();
   const depth = opts.depth ?? 16;
   const cases = (opts.cases ?? CORE_CASES).filter((c) => c !== 'diod-tcp' || haveDiod());
   const log = opts.log ?? (() => {});
   const modes = [['serial', 1], [`pipelined${depth}`, depth]] as const;
   const rows: Row[] = [];
   for (const placement of placements) {
-    const cpus = cpusFor(placement);
-    pinSelf(cpus ?? allCpus());
+    const at = enterPlacement(placement);
+    if ('skip' in at) {
+      log(`${placement}: skipped (${at.skip})`);
+      continue;
+    }
+    const { cpus } = at;
     const runs = new Map<string, Run[]>();
     const maxPayload = new Map<CoreCase, number>();
     for (let rep = 0; rep < reps; rep++) {
@@ -261,7 +277,7 @@ export async function runCore(opts: CoreOptions = {}): Promise<Row[]> {
       }
     }
   }
-  pinSelf(allCpus());
+  leavePlacement();
   return rows;
 }
 

@@ -19,7 +19,7 @@ import { Client, type Fid } from '@prose/client';
 import { startNodePeer, startServiceProc, type Peer, type ServiceProc } from '../support/child.js';
 import { netDial, type NetConn } from '../support/net-dial.js';
 import { distBench } from './core.js';
-import { allCpus, cpusFor, pinSelf, type Placement } from './placement.js';
+import { defaultPlacements, enterPlacement, leavePlacement, type Placement } from './placement.js';
 import { pairRows, round, summarize, table, type Row } from './stats.js';
 
 export const GATEWAY_CASES = ['direct', 'net-unix', 'net-tcp'] as const;
@@ -295,7 +295,7 @@ export async function runGateways(opts: GatewaysOptions = {}): Promise<Row[]> {
   const bulkBytes = opts.bulkBytes ?? 64 * 1024 * 1024;
   const repeats = opts.bulkRepeats ?? 3;
   const depth = opts.concurrency ?? 8;
-  const placements = opts.placements ?? ['same-cpu', 'unpinned'];
+  const placements = opts.placements ?? defaultPlacements();
   const cases = opts.cases ?? GATEWAY_CASES;
   const log = opts.log ?? (() => {});
   const body = Buffer.alloc(bulkBytes, 0x62);
@@ -305,8 +305,12 @@ export async function runGateways(opts: GatewaysOptions = {}): Promise<Row[]> {
     log(`${r.case} ${r.mode} ${r.payload} ${r.placement}: p50 ${r.p50_us} µs, p99 ${r.p99_us} µs, ${r.ops_per_s} ops/s, ${r.mb_per_s} MB/s`);
   };
   for (const placement of placements) {
-    const cpus = cpusFor(placement);
-    pinSelf(cpus ?? allCpus());
+    const at = enterPlacement(placement);
+    if ('skip' in at) {
+      log(`${placement}: skipped (${at.skip})`);
+      continue;
+    }
+    const { cpus } = at;
     const peers = await startPeers(cpus, cases.some((c) => c !== 'direct'));
     const httpPort = portOf(peers.http.addr);
     try {
@@ -351,7 +355,7 @@ export async function runGateways(opts: GatewaysOptions = {}): Promise<Row[]> {
       await peers.stop();
     }
   }
-  pinSelf(allCpus());
+  leavePlacement();
   return rows;
 }
 

@@ -1,7 +1,8 @@
 /**
  * `make bench` / `make bench-<suite>`: runs benchmark suites, prints their tables and writes
  * bench-results/<suite>.json. Usage: node dist/test/bench/main.js <suite|all> [--iterations N]
- * [--placement same-cpu,unpinned].
+ * [--placement same-cpu,unpinned,unpinned-idle-poll] (default: all three, the last only where
+ * /dev/cpu_dma_latency can be written; see placement.ts).
  */
 import { CORE_CASES, coreTargets, ratios, runCore } from './core.js';
 import { channelTargets, latencySvg, runChannelBench } from './channel.js';
@@ -9,9 +10,8 @@ import { gatewaysSuite } from './gateways.js';
 import { storageSuite } from './storage.js';
 import { directorySuite } from './directory.js';
 import { promises as fsp } from 'node:fs';
-import { currentAffinity } from './placement.js';
 import { table, writeResults, type Row } from './stats.js';
-import type { Placement } from './placement.js';
+import { PLACEMENTS, cpuLatencyBoundUs, currentAffinity, type Placement } from './placement.js';
 
 interface SuiteArgs {
   iterations?: number;
@@ -59,7 +59,15 @@ function parseArgs(argv: string[]): { suites: string[]; args: SuiteArgs } {
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
     if (a === '--iterations') args.iterations = Number(argv[++i]);
-    else if (a === '--placement') args.placements = argv[++i]!.split(',') as Placement[];
+    else if (a === '--placement') {
+      const ps = (argv[++i] ?? '').split(',');
+      const bad = ps.filter((x) => !(PLACEMENTS as readonly string[]).includes(x));
+      if (bad.length > 0) {
+        process.stderr.write(`bench: unknown placement "${bad.join(',')}" (have: ${PLACEMENTS.join(', ')})\n`);
+        process.exit(2);
+      }
+      args.placements = ps as Placement[];
+    }
     else suites.push(a);
   }
   return { suites: suites.length ? suites : ['all'], args };
@@ -74,7 +82,8 @@ async function main(): Promise<void> {
       process.stderr.write(`bench: unknown suite "${n}" (have: ${Object.keys(SUITES).join(', ')})\n`);
       process.exit(2);
     }
-    process.stdout.write(`\n== suite ${n} (driver affinity now: ${currentAffinity()}) ==\n`);
+    const bound = cpuLatencyBoundUs();
+    process.stdout.write(`\n== suite ${n} (driver affinity now: ${currentAffinity()}; CPU latency bound in force: ${bound === undefined ? 'unknown' : `${bound} µs`}) ==\n`);
     const { rows, notes } = await suite(args);
     process.stdout.write(table(rows) + '\n' + notes.join('\n') + '\n');
     const file = await writeResults(n, rows, { when: new Date().toISOString() });

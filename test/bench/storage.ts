@@ -31,7 +31,7 @@ import { Client, type Fid } from '@prose/client';
 import { L_O_CREAT, L_O_RDONLY, L_O_WRONLY } from '@prose/protocol';
 import { startServiceProc, type ServiceProc } from '../support/child.js';
 import { haveDiod, startDiod, type Diod } from '../support/diod.js';
-import { allCpus, cpusFor, pinSelf, type Placement } from './placement.js';
+import { defaultPlacements, enterPlacement, leavePlacement, type Placement } from './placement.js';
 import { round, summarize, type Row } from './stats.js';
 
 export const STORAGE_CASES = ['prose-storage', 'diod'] as const;
@@ -188,14 +188,18 @@ export async function runStorage(opts: StorageOptions = {}): Promise<Row[]> {
   const warmBytes = Math.max(0, opts.warmMib ?? 32) * 1024 * 1024;
   const window = opts.window ?? 8;
   const rounds = Math.max(1, opts.rounds ?? 5);
-  const placements = opts.placements ?? ['unpinned', 'same-cpu'];
+  const placements = opts.placements ?? defaultPlacements();
   const cases = (opts.cases ?? STORAGE_CASES).filter((c) => c !== 'diod' || haveDiod());
   const log = opts.log ?? (() => {});
   const rows: Row[] = [];
   const bytes = mib * 1024 * 1024;
   for (const placement of placements) {
-    const cpus = cpusFor(placement);
-    pinSelf(cpus ?? allCpus());
+    const at = enterPlacement(placement);
+    if ('skip' in at) {
+      log(`${placement}: skipped (${at.skip})`);
+      continue;
+    }
+    const { cpus } = at;
     // One export directory per server, filled once; the servers themselves are started afresh
     // for every round (see the module doc).
     const base = fs.mkdtempSync(path.join(os.tmpdir(), 'prose-bench-storage-'));
@@ -299,7 +303,7 @@ export async function runStorage(opts: StorageOptions = {}): Promise<Row[]> {
     } finally {
       await stopPeers();
       fs.rmSync(base, { recursive: true, force: true });
-      pinSelf(allCpus());
+      leavePlacement();
     }
   }
   return rows;

@@ -1,0 +1,44 @@
+/**
+ * Placements of the benchmark suites: pinning the driver, and the idle-poll placement's CPU
+ * latency request (PM QoS, /dev/cpu_dma_latency), which must be in force exactly while the
+ * placement lasts. Where the device cannot be written (not root, no such device) the placement
+ * must be refused with the reason; the test checks whichever of the two this machine gives.
+ */
+import * as os from 'node:os';
+import { currentAffinity, cpuLatencyBoundUs, defaultPlacements, enterPlacement, haveTaskset, idlePollUnavailable, leavePlacement } from './placement.js';
+
+afterEach(() => leavePlacement());
+
+test('unpinned-idle-poll holds a 0 µs CPU latency request until the placement is left, or is skipped with the reason', () => {
+  const unavailable = idlePollUnavailable();
+  const at = enterPlacement('unpinned-idle-poll');
+  if (unavailable !== undefined) {
+    expect(at).toEqual({ skip: expect.stringContaining('/dev/cpu_dma_latency') });
+    expect(defaultPlacements()).toEqual(['same-cpu', 'unpinned']);
+    return;
+  }
+  expect(at).toEqual({ cpus: undefined });
+  expect(cpuLatencyBoundUs()).toBe(0);
+  leavePlacement();
+  // Other processes may hold requests of their own; ours, at least, is gone: the bound is the
+  // kernel's default again unless someone else asks for 0 too.
+  const after = cpuLatencyBoundUs();
+  expect(after).toBeGreaterThan(0);
+  expect(defaultPlacements()).toEqual(['same-cpu', 'unpinned', 'unpinned-idle-poll']);
+});
+
+test('entering another placement drops the latency request of the last one', () => {
+  if (idlePollUnavailable() !== undefined) return; // covered by the test above
+  enterPlacement('unpinned-idle-poll');
+  expect(cpuLatencyBoundUs()).toBe(0);
+  expect(enterPlacement('unpinned')).toEqual({ cpus: undefined });
+  expect(cpuLatencyBoundUs()).toBeGreaterThan(0);
+});
+
+test('same-cpu pins the driver to CPU 0 and leaving unpins it', () => {
+  expect(enterPlacement('same-cpu')).toEqual({ cpus: '0' });
+  if (!haveTaskset()) return;
+  expect(currentAffinity()).toBe('0');
+  leavePlacement();
+  if (os.cpus().length > 1) expect(currentAffinity()).not.toBe('0');
+});
