@@ -22,9 +22,9 @@
  *
  * On one CPU, a serial round trip is 10-11 µs for all three, and which of two levels ours runs
  * at (10.0 or 10.9-11.1 µs at 64 B; diod 10.5-10.7 every time) is set for the life of the
- * server process by its address-space layout: with ASLR off (`setarch -R`) every process runs
- * at the slow level; the stack's offset (padding the environment in 512-byte steps) and the
- * binary's text on huge pages (`--use-largepages=on`) do not change it. Both ends' CPU per
+ * server process by its address-space layout. With ASLR off (`setarch -R` on the whole run:
+ * driver, servers and diod) 14 of 14 fresh servers ran at the fast level (9.7-9.8 µs, 95-97k
+ * ops/s, diod 10.5-10.6 and 91-92k); with it on, about half do. Both ends' CPU per
  * round trip rises together (5.3 + 5.3 → 5.8-6.6 + 5.8 µs), as if the two processes' hot code
  * collided in some structure shared on the core. A row is the median over fresh server
  * processes, so it lands on either level.
@@ -194,9 +194,10 @@ function rowOf(c: CoreCase, mode: string, size: number, placement: Placement, ru
  * than on whichever ran then. Each configuration is measured `reps` times, each time against
  * peers started afresh: a Node peer's speed is a property of its process. Started the same way,
  * pinned the same way and fully warmed, one null server answers serial 64 B Twrites in 16.5 µs
- * and the next in 18.5 (about one in three lands in the slow group on these VMs, with ASLR off
- * and a fixed V8 seed too, so neither the JIT's nor the address layout's doing; diod's
- * processes show no such groups), and with one process per suite a whole run drew one of them.
+ * and the next in 18.5 (diod's processes show no such groups), and with one process per suite
+ * a whole run drew one of them. An earlier measurement saw the groups with ASLR off and a fixed
+ * V8 seed too; a later one (see the module doc) saw none with ASLR off for the whole run, and
+ * found the environment's size moving a process between them: the layout, then, in some form.
  * A row gives the median of the runs' p50, p99 and ops/s, the spread of the p50s (`p50_min_us`,
  * `p50_max_us`) and the CPU time per round trip of the driver (`client_cpu_us`) and of the peer
  * (`server_cpu_us`), which is what the other load on a shared machine disturbs least. Before a
