@@ -45,13 +45,13 @@ test-fuzz-long: deps build
 	PROSE_FUZZ_FRAMES=1000000 npx jest test/fuzz
 
 bench: deps build
-	node dist/test/bench/main.js all
+	node dist/test/bench/main.js all $(BENCH_ARGS)
 
 bench-core: deps build
-	node dist/test/bench/main.js core
+	node dist/test/bench/main.js core $(BENCH_ARGS)
 
 bench-channel: deps build
-	node dist/test/bench/main.js channel
+	node dist/test/bench/main.js channel $(BENCH_ARGS)
 
 lint: $(NPM_STAMP)
 	npx tsc -b && npx tsc -p tsconfig.test.json

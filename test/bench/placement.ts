@@ -11,7 +11,8 @@
  * 20-35 µs; that path, not either server, is most of an unpinned round trip (see core.ts). The
  * request is the kernel's to drop when the file is closed, by `leavePlacement` or by the
  * process's exit. It needs write access to the device (root): without it the placement is
- * skipped, with the reason.
+ * skipped, with the reason. It is never a default: while it lasts every idle CPU of the machine
+ * spins, which is the point of the measurement and nothing to do to a machine unasked.
  */
 import { execFileSync, spawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
 import * as fs from 'node:fs';
@@ -90,9 +91,12 @@ function dropLatencyRequest(): void {
   fs.closeSync(fd);
 }
 
-/** The placements a suite runs by default: same-cpu and unpinned, and unpinned-idle-poll where it can be had. */
+/**
+ * The placements a suite runs unless told: same-cpu and unpinned. unpinned-idle-poll only when
+ * asked for (`--placement`): it changes how the whole machine idles while it lasts.
+ */
 export function defaultPlacements(): Placement[] {
-  return idlePollUnavailable() === undefined ? ['same-cpu', 'unpinned', 'unpinned-idle-poll'] : ['same-cpu', 'unpinned'];
+  return ['same-cpu', 'unpinned'];
 }
 
 let tasksetOk: boolean | undefined;
