@@ -6,7 +6,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { promises as fsp } from 'node:fs';
 import { haveAddon } from '@prose/shm';
-import { CHANNEL_CASES, channelTargets, latencySvg, runChannelBench } from './channel.js';
+import { CHANNEL_CASES, channelTargets, latencySvg, notifyTargetsAcrossProcesses, runChannelBench } from './channel.js';
 import { writeResults } from './stats.js';
 
 jest.setTimeout(60000);
@@ -56,4 +56,24 @@ test('suite channel runs every case and writes its rows and plot', async () => {
   } finally {
     await fsp.rm(dir, { recursive: true, force: true });
   }
+});
+
+test('the notify targets are taken over fresh driver processes: a median of each row with its spread, other rows untouched', async () => {
+  const rows = await runChannelBench({ cases: ['shm-thread-notify', 'raw-sab-wait'], iterations: 30, warmup: 5, payloads: [64, 1024], placements: ['same-cpu'], idle: false });
+  expect(await notifyTargetsAcrossProcesses(rows, { procs: 1 })).toBe(rows);
+  const merged = await notifyTargetsAcrossProcesses(rows, { procs: 2, iterations: 30 });
+  expect(merged).toHaveLength(rows.length);
+  for (const r of merged) {
+    const target = r.mode === 'serial' && r.payload === 64;
+    if (!target) {
+      expect(r).toEqual(rows.find((x) => x.case === r.case && x.mode === r.mode && x.payload === r.payload));
+      continue;
+    }
+    expect(r.procs).toBe(2);
+    expect(r.p50_min_us).toBeLessThanOrEqual(r.p50_us);
+    expect(r.p50_us).toBeLessThanOrEqual(r.p50_max_us as number);
+    expect(r.ops_per_s).toBeGreaterThan(0);
+  }
+  expect(merged.filter((r) => r.procs === 2).map((r) => r.case).sort()).toEqual(['raw-sab-wait', 'shm-thread-notify']);
+  expect(channelTargets(merged)).toContainEqual(expect.stringMatching(/^shm-thread-notify \/ raw-sab-wait 64 B same-cpu: [\d.]+ \[median of 2 processes, [\d.]+–[\d.]+\] \/ /));
 });

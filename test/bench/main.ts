@@ -6,7 +6,7 @@
  * passes these on.
  */
 import { CORE_CASES, coreTargets, ratios, runCore } from './core.js';
-import { channelTargets, latencySvg, runChannelBench } from './channel.js';
+import { channelTargets, latencySvg, notifyTargetsAcrossProcesses, runChannelBench } from './channel.js';
 import { gatewaysSuite } from './gateways.js';
 import { storageSuite } from './storage.js';
 import { directorySuite } from './directory.js';
@@ -39,7 +39,8 @@ const SUITES: Record<string, Suite> = {
 };
 
 SUITES.channel = async (a) => {
-  const rows = await runChannelBench({ iterations: a.iterations, log: (l) => process.stderr.write(l + '\n') });
+  const log = (l: string) => process.stderr.write(l + '\n');
+  const rows = await notifyTargetsAcrossProcesses(await runChannelBench({ iterations: a.iterations, log }), { iterations: a.iterations, log });
   await fsp.mkdir('bench-results', { recursive: true });
   await fsp.writeFile('bench-results/channel.svg', latencySvg(rows));
   const ignored = a.placements !== undefined ? ['', `--placement ignored: this suite runs its own placements (same-cpu, diff-cpu; node dist/test/bench/channel.js --placement ...)`] : [];
