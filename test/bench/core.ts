@@ -35,7 +35,7 @@ import { promises as fsp } from 'node:fs';
 import { Client, type Fid } from '@prose/client';
 import { L_O_WRONLY } from '@prose/protocol';
 import { startNodePeer, type Peer } from '../support/child.js';
-import { defaultPlacements, enterPlacement, leavePlacement, type Placement } from './placement.js';
+import { defaultPlacements, inPlacements, type Placement } from './placement.js';
 import { RawClient } from './raw-echo.js';
 import { median, pairRows, processCpuNs, round, summarize, type Row } from './stats.js';
 import { startDiod, haveDiod, type Diod } from '../support/diod.js';
@@ -221,68 +221,57 @@ export async function runCore(opts: CoreOptions = {}): Promise<Row[]> {
   const log = opts.log ?? (() => {});
   const modes = [['serial', 1], [`pipelined${depth}`, depth]] as const;
   const rows: Row[] = [];
-  try {
-    for (const placement of placements) {
-      const at = enterPlacement(placement);
-      if ('skip' in at) {
-        log(`${placement}: skipped (${at.skip})`);
-        continue;
-      }
-      const { cpus } = at;
-      const runs = new Map<string, Run[]>();
-      const maxPayload = new Map<CoreCase, number>();
-      for (let rep = 0; rep < reps; rep++) {
-        // Fresh peers for every rep: one Node process runs a whole rep 10–15% faster or slower
-        // than the next one started the same way (see `runCore`), so a row is a median over
-        // `reps` processes of each peer, not `reps` runs of one.
-        const peers = await startPeers(cpus, cases);
-        const targets = new Map<CoreCase, Target>();
-        try {
-          for (const c of cases) targets.set(c, await connect(c, peers));
-          for (const [c, t] of targets) maxPayload.set(c, t.maxPayload);
-          const per = Math.ceil(warmup / (payloads.length * modes.length));
-          for (const c of cases) {
-            const t = targets.get(c)!;
-            for (const size of payloads) {
-              for (const [, d] of modes) await measure(t, Buffer.alloc(Math.min(size, t.maxPayload), 0x5a), per, d);
-            }
-          }
+  await inPlacements(placements, log, async (placement, cpus) => {
+    const runs = new Map<string, Run[]>();
+    const maxPayload = new Map<CoreCase, number>();
+    for (let rep = 0; rep < reps; rep++) {
+      // Fresh peers for every rep: one Node process runs a whole rep 10–15% faster or slower
+      // than the next one started the same way (see `runCore`), so a row is a median over
+      // `reps` processes of each peer, not `reps` runs of one.
+      const peers = await startPeers(cpus, cases);
+      const targets = new Map<CoreCase, Target>();
+      try {
+        for (const c of cases) targets.set(c, await connect(c, peers));
+        for (const [c, t] of targets) maxPayload.set(c, t.maxPayload);
+        const per = Math.ceil(warmup / (payloads.length * modes.length));
+        for (const c of cases) {
+          const t = targets.get(c)!;
           for (const size of payloads) {
-            for (const [mode, d] of modes) {
-              for (let k = 0; k < cases.length; k++) {
-                const c = cases[(k + rep) % cases.length]!;
-                const t = targets.get(c)!;
-                const payload = Buffer.alloc(Math.min(size, t.maxPayload), 0x5a);
-                await measure(t, payload, runWarmup, d);
-                const c0 = processCpuNs('self'), s0 = t.pid !== undefined ? processCpuNs(t.pid) : undefined;
-                const { samples, wallNs } = await measure(t, payload, n, d);
-                const c1 = processCpuNs('self'), s1 = t.pid !== undefined ? processCpuNs(t.pid) : undefined;
-                const run: Run = summarize(samples, wallNs);
-                if (c0 !== undefined && c1 !== undefined) run.client_cpu_us = (c1 - c0) / n / 1000;
-                if (s0 !== undefined && s1 !== undefined) run.server_cpu_us = (s1 - s0) / n / 1000;
-                const key = `${c} ${mode} ${size}`;
-                runs.set(key, [...(runs.get(key) ?? []), run]);
-                const cpu = run.client_cpu_us !== undefined ? `, cpu/op ${run.client_cpu_us.toFixed(2)} + ${run.server_cpu_us?.toFixed(2) ?? '?'} µs` : '';
-                log(`${c} ${mode} ${size} ${placement} run ${rep + 1}/${reps}: p50 ${run.p50_us} µs, p99 ${run.p99_us} µs, ${run.ops_per_s} ops/s${cpu}`);
-              }
+            for (const [, d] of modes) await measure(t, Buffer.alloc(Math.min(size, t.maxPayload), 0x5a), per, d);
+          }
+        }
+        for (const size of payloads) {
+          for (const [mode, d] of modes) {
+            for (let k = 0; k < cases.length; k++) {
+              const c = cases[(k + rep) % cases.length]!;
+              const t = targets.get(c)!;
+              const payload = Buffer.alloc(Math.min(size, t.maxPayload), 0x5a);
+              await measure(t, payload, runWarmup, d);
+              const c0 = processCpuNs('self'), s0 = t.pid !== undefined ? processCpuNs(t.pid) : undefined;
+              const { samples, wallNs } = await measure(t, payload, n, d);
+              const c1 = processCpuNs('self'), s1 = t.pid !== undefined ? processCpuNs(t.pid) : undefined;
+              const run: Run = summarize(samples, wallNs);
+              if (c0 !== undefined && c1 !== undefined) run.client_cpu_us = (c1 - c0) / n / 1000;
+              if (s0 !== undefined && s1 !== undefined) run.server_cpu_us = (s1 - s0) / n / 1000;
+              const key = `${c} ${mode} ${size}`;
+              runs.set(key, [...(runs.get(key) ?? []), run]);
+              const cpu = run.client_cpu_us !== undefined ? `, cpu/op ${run.client_cpu_us.toFixed(2)} + ${run.server_cpu_us?.toFixed(2) ?? '?'} µs` : '';
+              log(`${c} ${mode} ${size} ${placement} run ${rep + 1}/${reps}: p50 ${run.p50_us} µs, p99 ${run.p99_us} µs, ${run.ops_per_s} ops/s${cpu}`);
             }
           }
-        } finally {
-          for (const t of targets.values()) t.close();
-          await peers.stop();
         }
-      }
-      for (const c of cases) {
-        const max = maxPayload.get(c)!;
-        for (const size of payloads) {
-          for (const [mode] of modes) rows.push(rowOf(c, mode, size, placement, runs.get(`${c} ${mode} ${size}`)!, Math.min(size, max)));
-        }
+      } finally {
+        for (const t of targets.values()) t.close();
+        await peers.stop();
       }
     }
-  } finally {
-    // (also when a run throws: the idle-poll request must not outlive the suite)
-    leavePlacement();
-  }
+    for (const c of cases) {
+      const max = maxPayload.get(c)!;
+      for (const size of payloads) {
+        for (const [mode] of modes) rows.push(rowOf(c, mode, size, placement, runs.get(`${c} ${mode} ${size}`)!, Math.min(size, max)));
+      }
+    }
+  });
   return rows;
 }
 

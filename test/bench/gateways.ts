@@ -19,7 +19,7 @@ import { Client, type Fid } from '@prose/client';
 import { startNodePeer, startServiceProc, type Peer, type ServiceProc } from '../support/child.js';
 import { netDial, type NetConn } from '../support/net-dial.js';
 import { distBench } from './core.js';
-import { defaultPlacements, enterPlacement, leavePlacement, type Placement } from './placement.js';
+import { defaultPlacements, inPlacements, type Placement } from './placement.js';
 import { pairRows, round, summarize, table, type Row } from './stats.js';
 
 export const GATEWAY_CASES = ['direct', 'net-unix', 'net-tcp'] as const;
@@ -304,62 +304,51 @@ export async function runGateways(opts: GatewaysOptions = {}): Promise<Row[]> {
     rows.push(r);
     log(`${r.case} ${r.mode} ${r.payload} ${r.placement}: p50 ${r.p50_us} µs, p99 ${r.p99_us} µs, ${r.ops_per_s} ops/s, ${r.mb_per_s} MB/s`);
   };
-  try {
-    for (const placement of placements) {
-      const at = enterPlacement(placement);
-      if ('skip' in at) {
-        log(`${placement}: skipped (${at.skip})`);
-        continue;
-      }
-      const { cpus } = at;
-      const peers = await startPeers(cpus, cases.some((c) => c !== 'direct'));
-      const httpPort = portOf(peers.http.addr);
-      try {
-        for (const c of cases) {
-          const addr = c === 'net-unix' ? peers.unix : peers.net?.addr;
-          const way = c === 'direct' ? directWay(httpPort) : await netWay(addr!, httpPort);
-          const bulk = c === 'direct' ? directBulk(httpPort) : await netBulk(addr!, httpPort);
-          try {
-            for (const size of payloads) {
-              const close = Buffer.from(`GET /small/${size} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n`);
-              const keep = Buffer.from(`GET /small/${size} HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n`);
-              for (const [mode, d] of [['http-dial', 1], [`http-dial-c${depth}`, depth]] as const) {
-                await measure(warm, d, () => way.dial(close));
-                add(row(c, mode, size, placement, await measure(n, d, () => way.dial(close))));
-              }
-              const k = await way.keepalive();
-              try {
-                await measure(warm, 1, () => k.roundTrip(keep));
-                add(row(c, 'http-keepalive', size, placement, await measure(n, 1, () => k.roundTrip(keep))));
-              } finally {
-                await k.close();
-              }
+  await inPlacements(placements, log, async (placement, cpus) => {
+    const peers = await startPeers(cpus, cases.some((c) => c !== 'direct'));
+    const httpPort = portOf(peers.http.addr);
+    try {
+      for (const c of cases) {
+        const addr = c === 'net-unix' ? peers.unix : peers.net?.addr;
+        const way = c === 'direct' ? directWay(httpPort) : await netWay(addr!, httpPort);
+        const bulk = c === 'direct' ? directBulk(httpPort) : await netBulk(addr!, httpPort);
+        try {
+          for (const size of payloads) {
+            const close = Buffer.from(`GET /small/${size} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n`);
+            const keep = Buffer.from(`GET /small/${size} HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n`);
+            for (const [mode, d] of [['http-dial', 1], [`http-dial-c${depth}`, depth]] as const) {
+              await measure(warm, d, () => way.dial(close));
+              add(row(c, mode, size, placement, await measure(n, d, () => way.dial(close))));
             }
-            await bulk.down(Math.min(bulkBytes, 1 << 20));
-            add(row(c, 'bulk-down', bulkBytes, placement, await measure(repeats, 1, () => bulk.down(bulkBytes))));
-            await bulk.up(body.subarray(0, Math.min(bulkBytes, 1 << 20)));
-            add(row(c, 'bulk-up', bulkBytes, placement, await measure(repeats, 1, async () => {
-              await bulk.up(body);
-              return bulkBytes;
-            })));
-          } catch (e) {
-            // Say what the gateway said: its stderr is the first thing to read when a case fails.
-            const said = peers.net?.stderr().trim();
-            if (said && e instanceof Error) e.message += `\n-- net service stderr:\n${said.slice(-4000)}`;
-            throw e;
-          } finally {
-            way.close();
-            (bulk as Partial<{ close(): void }>).close?.();
+            const k = await way.keepalive();
+            try {
+              await measure(warm, 1, () => k.roundTrip(keep));
+              add(row(c, 'http-keepalive', size, placement, await measure(n, 1, () => k.roundTrip(keep))));
+            } finally {
+              await k.close();
+            }
           }
+          await bulk.down(Math.min(bulkBytes, 1 << 20));
+          add(row(c, 'bulk-down', bulkBytes, placement, await measure(repeats, 1, () => bulk.down(bulkBytes))));
+          await bulk.up(body.subarray(0, Math.min(bulkBytes, 1 << 20)));
+          add(row(c, 'bulk-up', bulkBytes, placement, await measure(repeats, 1, async () => {
+            await bulk.up(body);
+            return bulkBytes;
+          })));
+        } catch (e) {
+          // Say what the gateway said: its stderr is the first thing to read when a case fails.
+          const said = peers.net?.stderr().trim();
+          if (said && e instanceof Error) e.message += `\n-- net service stderr:\n${said.slice(-4000)}`;
+          throw e;
+        } finally {
+          way.close();
+          (bulk as Partial<{ close(): void }>).close?.();
         }
-      } finally {
-        await peers.stop();
       }
+    } finally {
+      await peers.stop();
     }
-  } finally {
-    // (also when a run throws: the idle-poll request must not outlive the suite)
-    leavePlacement();
-  }
+  });
   return rows;
 }
 

@@ -5,7 +5,7 @@
  * must be refused with the reason; the test checks whichever of the two this machine gives.
  */
 import * as os from 'node:os';
-import { currentAffinity, cpuLatencyBoundUs, defaultPlacements, enterPlacement, haveTaskset, idlePollUnavailable, leavePlacement } from './placement.js';
+import { currentAffinity, cpuLatencyBoundUs, defaultPlacements, enterPlacement, haveTaskset, idlePollUnavailable, inPlacements, leavePlacement } from './placement.js';
 
 afterEach(() => leavePlacement());
 
@@ -43,4 +43,21 @@ test('same-cpu pins the driver to CPU 0 and leaving unpins it', () => {
   expect(currentAffinity()).toBe('0');
   leavePlacement();
   if (os.cpus().length > 1) expect(currentAffinity()).not.toBe('0');
+});
+
+test('inPlacements runs the body in each placement, logs a skipped one, and leaves even when the body throws', async () => {
+  const seen: string[] = [];
+  const logged: string[] = [];
+  await inPlacements(['same-cpu', 'unpinned-idle-poll', 'unpinned'], (l) => logged.push(l), async (p, cpus) => {
+    seen.push(`${p}:${cpus ?? '-'}`);
+    if (p === 'unpinned-idle-poll') expect(cpuLatencyBoundUs()).toBe(0);
+  });
+  const idle = idlePollUnavailable() === undefined;
+  expect(seen).toEqual(idle ? ['same-cpu:0', 'unpinned-idle-poll:-', 'unpinned:-'] : ['same-cpu:0', 'unpinned:-']);
+  expect(logged).toEqual(idle ? [] : [expect.stringMatching(/^unpinned-idle-poll: skipped \(\/dev\/cpu_dma_latency: /)]);
+  if (!idle) return;
+  await expect(inPlacements(['unpinned-idle-poll'], () => {}, async () => {
+    throw new Error('run failed');
+  })).rejects.toThrow('run failed');
+  expect(cpuLatencyBoundUs()).toBeGreaterThan(0);
 });

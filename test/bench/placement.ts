@@ -78,6 +78,23 @@ export function enterPlacement(p: Placement): { cpus: string | undefined } | { s
   return { cpus };
 }
 
+/**
+ * Runs `body` in each of `placements` in turn (see `enterPlacement`): one that cannot be had
+ * here is skipped, with the reason logged; after the last, and also when `body` throws, the
+ * placement is left, so an idle-poll latency request never outlives the suite.
+ */
+export async function inPlacements(placements: readonly Placement[], log: (line: string) => void, body: (placement: Placement, cpus: string | undefined) => Promise<void>): Promise<void> {
+  try {
+    for (const placement of placements) {
+      const at = enterPlacement(placement);
+      if ('skip' in at) log(`${placement}: skipped (${at.skip})`);
+      else await body(placement, at.cpus);
+    }
+  } finally {
+    leavePlacement();
+  }
+}
+
 /** Ends the last placement: the driver may run on every CPU again and no latency request is held. */
 export function leavePlacement(): void {
   dropLatencyRequest();

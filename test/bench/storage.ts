@@ -31,7 +31,7 @@ import { Client, type Fid } from '@prose/client';
 import { L_O_CREAT, L_O_RDONLY, L_O_WRONLY } from '@prose/protocol';
 import { startServiceProc, type ServiceProc } from '../support/child.js';
 import { haveDiod, startDiod, type Diod } from '../support/diod.js';
-import { defaultPlacements, enterPlacement, leavePlacement, type Placement } from './placement.js';
+import { defaultPlacements, inPlacements, type Placement } from './placement.js';
 import { round, summarize, type Row } from './stats.js';
 
 export const STORAGE_CASES = ['prose-storage', 'diod'] as const;
@@ -193,13 +193,7 @@ export async function runStorage(opts: StorageOptions = {}): Promise<Row[]> {
   const log = opts.log ?? (() => {});
   const rows: Row[] = [];
   const bytes = mib * 1024 * 1024;
-  for (const placement of placements) {
-    const at = enterPlacement(placement);
-    if ('skip' in at) {
-      log(`${placement}: skipped (${at.skip})`);
-      continue;
-    }
-    const { cpus } = at;
+  await inPlacements(placements, log, async (placement, cpus) => {
     // One export directory per server, filled once; the servers themselves are started afresh
     // for every round (see the module doc).
     const base = fs.mkdtempSync(path.join(os.tmpdir(), 'prose-bench-storage-'));
@@ -303,9 +297,8 @@ export async function runStorage(opts: StorageOptions = {}): Promise<Row[]> {
     } finally {
       await stopPeers();
       fs.rmSync(base, { recursive: true, force: true });
-      leavePlacement();
     }
-  }
+  });
   return rows;
 }
 
