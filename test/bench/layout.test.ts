@@ -1,0 +1,23 @@
+/** libcSlotMiB: where a process's C library begins, modulo 64 MiB (see layout.ts). */
+import { spawn } from 'node:child_process';
+import { libcSlotMiB } from './layout.js';
+
+test("this process's libc offset is within one 64 MiB period", () => {
+  const slot = libcSlotMiB('self');
+  expect(slot).toBeGreaterThanOrEqual(0);
+  expect(slot).toBeLessThan(64);
+});
+
+test("another process's offset is read from its maps, and a process that is gone has none", async () => {
+  const child = spawn(process.execPath, ['-e', 'setTimeout(() => {}, 30000)'], { stdio: 'ignore' });
+  try {
+    await new Promise((r) => setTimeout(r, 200));
+    const slot = libcSlotMiB(child.pid!);
+    expect(slot).toBeGreaterThanOrEqual(0);
+    expect(slot).toBeLessThan(64);
+  } finally {
+    child.kill('SIGKILL');
+    await new Promise((r) => child.once('exit', r));
+  }
+  expect(libcSlotMiB(child.pid!)).toBeUndefined();
+});
