@@ -12,7 +12,14 @@ import { haveDiod } from '../support/diod.js';
 jest.setTimeout(60000);
 
 test('suite core runs every case and mode and writes its JSON rows', async () => {
-  const rows = await runCore({ iterations: 40, warmup: 10, payloads: [64, 65536], placements: ['same-cpu'] });
+  const logs: string[] = [];
+  const rows = await runCore({ iterations: 40, warmup: 10, reps: 3, payloads: [64, 65536], placements: ['same-cpu'], log: (l) => logs.push(l) });
+  // Each rep is measured by a client process of its own, never this one (see runCore).
+  const clients = logs.map((l) => /^rep \d\/3 same-cpu: client pid (\d+);/.exec(l)?.[1]).filter((x) => x !== undefined);
+  expect(clients).toHaveLength(3);
+  expect(new Set(clients).size).toBe(3);
+  expect(clients).not.toContain(String(process.pid));
+  expect(rows.every((r) => r.runs === 3)).toBe(true);
   const cases = CORE_CASES.filter((c) => c !== 'diod-tcp' || haveDiod());
   expect(rows).toHaveLength(cases.length * 2 * 2);
   for (const r of rows) {

@@ -21,13 +21,14 @@
  * raw-tcp 13.0), which is what the unpinned rows lose to the halted-vCPU wake-up.
  *
  * On one CPU, a serial round trip is 10-11 µs for all three, and which of two levels ours runs
- * at (10.0 or 10.9-11.1 µs at 64 B; diod 10.5-10.7 every time) is set for the life of the
- * server process by its address-space layout. With ASLR off (`setarch -R` on the whole run:
- * driver, servers and diod) 14 of 14 fresh servers ran at the fast level (9.7-9.8 µs, 95-97k
- * ops/s, diod 10.5-10.6 and 91-92k); with it on, about half do. Both ends' CPU per
- * round trip rises together (5.3 + 5.3 → 5.8-6.6 + 5.8 µs), as if the two processes' hot code
- * collided in some structure shared on the core. A row is the median over fresh server
- * processes, so it lands on either level.
+ * at (9.6-10.2 or 11.2-11.7 µs at 64 B; diod 10.4-10.7 every time) is set for the life of the
+ * two processes by where the kernel put each one's C library: slow, mostly, when both the
+ * client's and the server's libc begin outside 11-40 MiB of a 64 MiB period (layout.ts has the
+ * measurements). With ASLR off (`setarch -R` on the whole run: driver, servers and diod) 14 of
+ * 14 fresh servers ran at the fast level. Both ends' CPU per round trip rises together (about
+ * 6.0 → 7.0 µs for the client), as if the two processes' hot code or data collided in some
+ * structure shared on the core. A row is the median over reps, each a fresh client process and
+ * fresh servers, so it is a median over independent draws.
  */
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -35,7 +36,9 @@ import { promises as fsp } from 'node:fs';
 import { Client, type Fid } from '@prose/client';
 import { L_O_WRONLY } from '@prose/protocol';
 import { startNodePeer, type Peer } from '../support/child.js';
+import { runClientProcess, serveClientProcess } from './client-process.js';
 import { defaultPlacements, inPlacements, type Placement } from './placement.js';
+import { libcSlotMiB } from './layout.js';
 import { RawClient } from './raw-echo.js';
 import { median, pairRows, processCpuNs, round, summarize, type Row } from './stats.js';
 import { startDiod, haveDiod, type Diod } from '../support/diod.js';
@@ -148,13 +151,30 @@ async function startPeers(cpus: string | undefined, cases: readonly CoreCase[]):
   return peers;
 }
 
-async function connect(c: CoreCase, peers: Peers): Promise<Target> {
+/** Where one case's peer is, as a rep's client process is told. */
+interface TargetSpec {
+  case: CoreCase;
+  addr: string;
+  aname: string;
+  pid?: number;
+}
+
+function targetSpec(c: CoreCase, peers: Peers): TargetSpec {
   switch (c) {
-    case 'prose-unix': return nineTarget(`unix!${peers.unixPath}`, '', peers.prose!.proc.pid);
-    case 'prose-tcp': return nineTarget(peers.prose!.addr, '', peers.prose!.proc.pid);
-    case 'diod-tcp': return nineTarget(peers.diod!.addr, '/dev', peers.diod!.proc.pid);
-    case 'raw-tcp': return rawTarget(peers.raw!.addr, peers.raw!.proc.pid);
+    case 'prose-unix': return { case: c, addr: `unix!${peers.unixPath}`, aname: '', pid: peers.prose!.proc.pid };
+    case 'prose-tcp': return { case: c, addr: peers.prose!.addr, aname: '', pid: peers.prose!.proc.pid };
+    case 'diod-tcp': return { case: c, addr: peers.diod!.addr, aname: '/dev', pid: peers.diod!.proc.pid };
+    case 'raw-tcp': return { case: c, addr: peers.raw!.addr, aname: '', pid: peers.raw!.proc.pid };
   }
+}
+
+function connect(t: TargetSpec): Promise<Target> {
+  return t.case === 'raw-tcp' ? rawTarget(t.addr, t.pid) : nineTarget(t.addr, t.aname, t.pid);
+}
+
+/** The two modes: one at a time, and `depth` outstanding. */
+function modesOf(depth: number): ReadonlyArray<readonly [string, number]> {
+  return [['serial', 1], [`pipelined${depth}`, depth]];
 }
 
 /** One measured run of one configuration. */
@@ -191,18 +211,19 @@ function rowOf(c: CoreCase, mode: string, size: number, placement: Placement, ru
  * Soundness: every case is connected before measuring starts, and the cases are interleaved: for
  * each repetition, payload and mode, every case is measured in turn (the order rotating between
  * repetitions), so a burst of load from elsewhere on the machine lands on all cases alike rather
- * than on whichever ran then. Each configuration is measured `reps` times, each time against
- * peers started afresh: a Node peer's speed is a property of its process. Started the same way,
- * pinned the same way and fully warmed, one null server answers serial 64 B Twrites in 16.5 µs
- * and the next in 18.5 (diod's processes show no such groups), and with one process per suite
- * a whole run drew one of them. An earlier measurement saw the groups with ASLR off and a fixed
- * V8 seed too; a later one (see the module doc) saw none with ASLR off for the whole run, and
- * found the environment's size moving a process between them: the layout, then, in some form.
+ * than on whichever ran then. Each configuration is measured `reps` times, each time by a fresh
+ * client process (`runRep`, as `core.js --rep`) against peers started afresh: a Node process
+ * runs at one of two speed levels for life, set by where the kernel put its C library (see
+ * layout.ts), and a Node-to-Node round trip is slow mostly when both ends drew the slow level
+ * (8 of 10 such pairs; 2 of 30 others), while diod's answers do not depend on the client's
+ * draw. While the driver was the client of every rep, its one draw weighed on every prose and
+ * raw row of a run and on none of diod's, so the reps of a run were not independent samples.
+ * Each rep's log line gives the client's and the peers' libc offsets.
  * A row gives the median of the runs' p50, p99 and ops/s, the spread of the p50s (`p50_min_us`,
- * `p50_max_us`) and the CPU time per round trip of the driver (`client_cpu_us`) and of the peer
+ * `p50_max_us`) and the CPU time per round trip of the client (`client_cpu_us`) and of the peer
  * (`server_cpu_us`), which is what the other load on a shared machine disturbs least. Before a
  * rep's first run, every case makes `warmup` round trips over all payloads and modes: a new Node
- * process (the driver, a Node peer) runs its first seconds slower — JIT tiers, young-generation
+ * process (the client, a Node peer) runs its first seconds slower — JIT tiers, young-generation
  * resizing. A fresh null server, serial 64 B Twrites in blocks of 5,000: 51–55, 20–23, 17–20 µs,
  * then steady from about the 20,000th (15.5–17.6 µs); with 20,000 round trips of warm-up spread
  * over all payloads and modes, the first row measured (serial 64 B) still caught the end of it
@@ -212,67 +233,108 @@ function rowOf(c: CoreCase, mode: string, size: number, placement: Placement, ru
 export async function runCore(opts: CoreOptions = {}): Promise<Row[]> {
   const n = opts.iterations ?? 10000;
   const warmup = opts.warmup ?? Math.min(60000, 6 * n);
-  const runWarmup = Math.ceil(n / 10);
   const reps = Math.max(1, opts.reps ?? 5);
   const payloads = opts.payloads ?? [64, 1024, 8192, 65536];
   const placements = opts.placements ?? defaultPlacements();
   const depth = opts.depth ?? 16;
   const cases = (opts.cases ?? CORE_CASES).filter((c) => c !== 'diod-tcp' || haveDiod());
   const log = opts.log ?? (() => {});
-  const modes = [['serial', 1], [`pipelined${depth}`, depth]] as const;
   const rows: Row[] = [];
   await inPlacements(placements, log, async (placement, cpus) => {
     const runs = new Map<string, Run[]>();
     const maxPayload = new Map<CoreCase, number>();
     for (let rep = 0; rep < reps; rep++) {
-      // Fresh peers for every rep: one Node process runs a whole rep 10–15% faster or slower
-      // than the next one started the same way (see `runCore`), so a row is a median over
-      // `reps` processes of each peer, not `reps` runs of one.
+      // Fresh peers and a fresh client process for every rep: a Node process runs at one of two
+      // speed levels for life (see layout.ts), so a row is a median over `reps` independent
+      // pairs of processes, not `reps` runs of one draw.
       const peers = await startPeers(cpus, cases);
-      const targets = new Map<CoreCase, Target>();
       try {
-        for (const c of cases) targets.set(c, await connect(c, peers));
-        for (const [c, t] of targets) maxPayload.set(c, t.maxPayload);
-        const per = Math.ceil(warmup / (payloads.length * modes.length));
-        for (const c of cases) {
-          const t = targets.get(c)!;
-          for (const size of payloads) {
-            for (const [, d] of modes) await measure(t, Buffer.alloc(Math.min(size, t.maxPayload), 0x5a), per, d);
-          }
-        }
-        for (const size of payloads) {
-          for (const [mode, d] of modes) {
-            for (let k = 0; k < cases.length; k++) {
-              const c = cases[(k + rep) % cases.length]!;
-              const t = targets.get(c)!;
-              const payload = Buffer.alloc(Math.min(size, t.maxPayload), 0x5a);
-              await measure(t, payload, runWarmup, d);
-              const c0 = processCpuNs('self'), s0 = t.pid !== undefined ? processCpuNs(t.pid) : undefined;
-              const { samples, wallNs } = await measure(t, payload, n, d);
-              const c1 = processCpuNs('self'), s1 = t.pid !== undefined ? processCpuNs(t.pid) : undefined;
-              const run: Run = summarize(samples, wallNs);
-              if (c0 !== undefined && c1 !== undefined) run.client_cpu_us = (c1 - c0) / n / 1000;
-              if (s0 !== undefined && s1 !== undefined) run.server_cpu_us = (s1 - s0) / n / 1000;
-              const key = `${c} ${mode} ${size}`;
-              runs.set(key, [...(runs.get(key) ?? []), run]);
-              const cpu = run.client_cpu_us !== undefined ? `, cpu/op ${run.client_cpu_us.toFixed(2)} + ${run.server_cpu_us?.toFixed(2) ?? '?'} µs` : '';
-              log(`${c} ${mode} ${size} ${placement} run ${rep + 1}/${reps}: p50 ${run.p50_us} µs, p99 ${run.p99_us} µs, ${run.ops_per_s} ops/s${cpu}`);
-            }
-          }
+        const plan: RepPlan = { rep, reps, placement, targets: cases.map((c) => targetSpec(c, peers)), payloads, depth, n, warmup };
+        const got = await runClientProcess<RepResult>(cpus, path.join(distBench(), 'core.js'), '--rep', plan, log);
+        for (const [c, max] of got.maxPayload) maxPayload.set(c, max);
+        for (const r of got.runs) {
+          const key = `${r.case} ${r.mode} ${r.size}`;
+          runs.set(key, [...(runs.get(key) ?? []), r.run]);
         }
       } finally {
-        for (const t of targets.values()) t.close();
         await peers.stop();
       }
     }
     for (const c of cases) {
       const max = maxPayload.get(c)!;
       for (const size of payloads) {
-        for (const [mode] of modes) rows.push(rowOf(c, mode, size, placement, runs.get(`${c} ${mode} ${size}`)!, Math.min(size, max)));
+        for (const [mode] of modesOf(depth)) rows.push(rowOf(c, mode, size, placement, runs.get(`${c} ${mode} ${size}`)!, Math.min(size, max)));
       }
     }
   });
   return rows;
+}
+
+/** One rep, as its client process runs it. */
+interface RepPlan {
+  rep: number;
+  reps: number;
+  placement: Placement;
+  targets: TargetSpec[];
+  payloads: number[];
+  depth: number;
+  /** Measured round trips per run. */
+  n: number;
+  /** Round trips of warm-up per case before the first run. */
+  warmup: number;
+}
+
+interface RepResult {
+  runs: Array<{ case: CoreCase; mode: string; size: number; run: Run }>;
+  maxPayload: Array<[CoreCase, number]>;
+}
+
+/**
+ * One rep in this process: connects to every target, warms each up over all payloads and modes,
+ * then measures every configuration, the cases in turn (rotated by the rep number).
+ */
+export async function runRep(plan: RepPlan, log: (line: string) => void): Promise<RepResult> {
+  const { rep, reps, placement, payloads, depth, n, warmup } = plan;
+  const modes = modesOf(depth);
+  const runWarmup = Math.ceil(n / 10);
+  const cases = plan.targets.map((t) => t.case);
+  const targets = new Map<CoreCase, Target>();
+  const out: RepResult = { runs: [], maxPayload: [] };
+  try {
+    for (const t of plan.targets) targets.set(t.case, await connect(t));
+    for (const [c, t] of targets) out.maxPayload.push([c, t.maxPayload]);
+    const slots = plan.targets.map((t) => `${t.case} ${libcSlotMiB(t.pid ?? 'self') ?? '?'}`);
+    log(`rep ${rep + 1}/${reps} ${placement}: client pid ${process.pid}; libc at MiB mod 64 (layout.ts): client ${libcSlotMiB('self') ?? '?'}, ${slots.join(', ')}`);
+    const per = Math.ceil(warmup / (payloads.length * modes.length));
+    for (const c of cases) {
+      const t = targets.get(c)!;
+      for (const size of payloads) {
+        for (const [, d] of modes) await measure(t, Buffer.alloc(Math.min(size, t.maxPayload), 0x5a), per, d);
+      }
+    }
+    for (const size of payloads) {
+      for (const [mode, d] of modes) {
+        for (let k = 0; k < cases.length; k++) {
+          const c = cases[(k + rep) % cases.length]!;
+          const t = targets.get(c)!;
+          const payload = Buffer.alloc(Math.min(size, t.maxPayload), 0x5a);
+          await measure(t, payload, runWarmup, d);
+          const c0 = processCpuNs('self'), s0 = t.pid !== undefined ? processCpuNs(t.pid) : undefined;
+          const { samples, wallNs } = await measure(t, payload, n, d);
+          const c1 = processCpuNs('self'), s1 = t.pid !== undefined ? processCpuNs(t.pid) : undefined;
+          const run: Run = summarize(samples, wallNs);
+          if (c0 !== undefined && c1 !== undefined) run.client_cpu_us = (c1 - c0) / n / 1000;
+          if (s0 !== undefined && s1 !== undefined) run.server_cpu_us = (s1 - s0) / n / 1000;
+          out.runs.push({ case: c, mode, size, run });
+          const cpu = run.client_cpu_us !== undefined ? `, cpu/op ${run.client_cpu_us.toFixed(2)} + ${run.server_cpu_us?.toFixed(2) ?? '?'} µs` : '';
+          log(`${c} ${mode} ${size} ${placement} run ${rep + 1}/${reps}: p50 ${run.p50_us} µs, p99 ${run.p99_us} µs, ${run.ops_per_s} ops/s${cpu}`);
+        }
+      }
+    }
+  } finally {
+    for (const t of targets.values()) t.close();
+  }
+  return out;
 }
 
 /** p50 and ops/s ratios of one case against another, per placement, mode and payload. */
@@ -307,3 +369,5 @@ export function coreTargets(rows: Row[]): string[] {
   }
   return out;
 }
+
+if (require.main === module) serveClientProcess('--rep', runRep);

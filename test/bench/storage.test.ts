@@ -12,7 +12,13 @@ import { haveDiod } from '../support/diod.js';
 jest.setTimeout(60000);
 
 test('suite storage runs every case and workload and writes its JSON rows', async () => {
-  const rows = await runStorage({ mib: 4, files: 100, entries: 300, listings: 3, coldListings: 2, warmups: 2, warmFiles: 50, warmMib: 2, rounds: 2, placements: ['unpinned'] });
+  const logs: string[] = [];
+  const rows = await runStorage({ mib: 4, files: 100, entries: 300, listings: 3, coldListings: 2, warmups: 2, warmFiles: 50, warmMib: 2, rounds: 2, placements: ['unpinned'], log: (l) => logs.push(l) });
+  // Each round is measured by a client process of its own, never this one (see runStorage).
+  const clients = logs.map((l) => /^round \d\/2 unpinned: client pid (\d+);/.exec(l)?.[1]).filter((x) => x !== undefined);
+  expect(clients).toHaveLength(2);
+  expect(new Set(clients).size).toBe(2);
+  expect(clients).not.toContain(String(process.pid));
   const cases = STORAGE_CASES.filter((c) => c !== 'diod' || haveDiod());
   const modes = [...STORAGE_MODES];
   expect(rows).toHaveLength(cases.length * modes.length);

@@ -20,9 +20,10 @@
  * Every workload runs once per server per round, the servers taking turns (which goes first
  * alternates by round), for `rounds` rounds; each row is the median round, with the slowest and
  * fastest (rate_min, rate_max: MB/s for seq-*, ops/s otherwise). Each round starts both servers
- * afresh on the same directories (and warms them up as above): a Node process's speed differs
- * from one process to the next by 10–15% (see core.ts), so a row is a median over `rounds`
- * processes of each server rather than over `rounds` runs of one.
+ * afresh on the same directories and runs its client in a fresh process (`runRound`, as
+ * `storage.js --round`), which warms them up as above: a Node process runs at one of two speed
+ * levels for life, and so does a pair of Node processes (layout.ts), so a row is a median over
+ * `rounds` independent draws of the client and of each server, not `rounds` runs of one.
  */
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -31,6 +32,9 @@ import { Client, type Fid } from '@prose/client';
 import { L_O_CREAT, L_O_RDONLY, L_O_WRONLY } from '@prose/protocol';
 import { startServiceProc, type ServiceProc } from '../support/child.js';
 import { haveDiod, startDiod, type Diod } from '../support/diod.js';
+import { runClientProcess, serveClientProcess } from './client-process.js';
+import { distBench } from './core.js';
+import { libcSlotMiB } from './layout.js';
 import { defaultPlacements, inPlacements, type Placement } from './placement.js';
 import { round, summarize, type Row } from './stats.js';
 
@@ -62,11 +66,16 @@ export interface StorageOptions {
   log?: (line: string) => void;
 }
 
-interface Peer {
+/** Where a round's client finds one server. */
+interface PeerSpec {
   c: StorageCase;
   addr: string;
   aname: string;
   dir: string;
+  pid?: number;
+}
+
+interface Peer extends PeerSpec {
   stop(): Promise<void>;
 }
 
@@ -75,21 +84,20 @@ async function startPeer(c: StorageCase, cpus: string | undefined, dir: string):
   if (c === 'diod') {
     // diod exports its own temp directory too; the attach names ours.
     const d: Diod = await startDiod({ prefix: cpus !== undefined ? ['taskset', '-c', cpus] : undefined, args: ['-e', dir] });
-    return { c, addr: d.addr, aname: dir, dir, stop: () => d.stop() };
+    return { c, addr: d.addr, aname: dir, dir, pid: d.proc.pid, stop: () => d.stop() };
   }
   const p: ServiceProc = await startServiceProc('storage', ['--export', dir, '--health', 'none'], { cpus });
-  return { c, addr: p.addr, aname: '', dir, stop: () => p.stop() };
+  return { c, addr: p.addr, aname: '', dir, pid: p.proc.pid, stop: () => p.stop() };
 }
 
-/** Starts server `c` on `dir` and attaches to it. */
-async function connectPeer(c: StorageCase, cpus: string | undefined, dir: string): Promise<PeerConn> {
-  const peer = await startPeer(c, cpus, dir);
+/** Attaches to a started server at the largest msize it takes. */
+async function attachTo(peer: PeerSpec): Promise<PeerConn> {
+  const client = await Client.connect(peer.addr, { msize: 1024 * 1024 + 24 });
   try {
-    const client = await Client.connect(peer.addr, { msize: 1024 * 1024 + 24 });
     const root = await client.attach({ aname: peer.aname, uname: 'root', nUname: 0 });
     return { peer, client, root };
   } catch (e) {
-    await peer.stop();
+    client.close();
     throw e;
   }
 }
@@ -198,12 +206,11 @@ export async function runStorage(opts: StorageOptions = {}): Promise<Row[]> {
     // for every round (see the module doc).
     const base = fs.mkdtempSync(path.join(os.tmpdir(), 'prose-bench-storage-'));
     const dirs = new Map<StorageCase, string>();
-    let peers: PeerConn[] = [];
+    let peers: Peer[] = [];
     const stopPeers = async () => {
       const ps = peers;
       peers = [];
-      for (const { client } of ps) client.close();
-      await Promise.all(ps.map((p) => p.peer.stop()));
+      await Promise.all(ps.map((p) => p.stop()));
     };
     try {
       for (const c of cases) {
@@ -217,74 +224,18 @@ export async function runStorage(opts: StorageOptions = {}): Promise<Row[]> {
         dirs.set(c, dir);
       }
       // Every round of every workload is kept; the median round of each is reported, with the
-      // spread of the rounds beside it.
+      // spread of the rounds beside it. Each round: both servers started afresh, and a fresh
+      // client process (`runRound`, as `storage.js --round`) that warms them up and measures.
       const all = new Map<string, Row[]>();
-      const keep = (r: Row) => {
-        const k = `${r.case}/${r.mode}`;
-        all.set(k, [...(all.get(k) ?? []), r]);
-        log(`${r.case} ${r.mode} ${r.placement}: ${r.ops_per_s} ops/s${r.mb_per_s !== undefined ? `, ${r.mb_per_s} MB/s` : ''}, p50 ${r.p50_us} µs`);
-      };
-      // Rounds: each workload runs once per server per round, the servers taking turns (the
-      // first server of a round alternates), so both meet the same drift of the machine.
       for (let round = 0; round < rounds; round++) {
-        for (const c of cases) peers.push(await connectPeer(c, cpus, dirs.get(c)!));
-        // The same warm-up on every fresh server before anything is measured: `warmups`
-        // uncached listings of another directory of the same size, `warmFiles` files created in
-        // each mode, `warmMib` written and read, so that the code of every workload (ours, and
-        // the client's, which would otherwise be charged to whichever server goes first) is
-        // compiled before it is timed. Without it, the first seconds of a new Node process
-        // (JIT compilation, on one CPU competing with the work itself) are most of the tail:
-        // after 10 listings a fresh service still had 13-15 ms ones among its next ten (5-6 ms
-        // once warm, as diod's); after 40 it had none.
-        for (const { peer, root } of peers) {
-          for (let i = 0; i < warmups; i++) await coldList(root, path.join(peer.dir, 'warm'), 'warm', entries);
-          if (warmBytes > 0) {
-            await seqWrite(root, warmBytes, window);
-            await seqRead(root, warmBytes, window);
-            fs.rmSync(path.join(peer.dir, 'seq'), { force: true });
-          }
-          if (warmFiles > 0) {
-            const dir = await root.walk('cgu');
-            for (const lanes of [1, 16]) await createGetattrUnlink(dir, warmFiles, lanes, `warm-${round}-${lanes}`);
-            await dir.clunk();
-          }
-        }
-        const order = round % 2 === 0 ? peers : [...peers].reverse();
-        const row = (p: PeerConn) => ({ case: p.peer.c, placement, msize: p.root.client.msize });
-        for (const p of order) {
-          const times: number[] = [];
-          const t0 = now();
-          for (let i = 0; i < coldListings; i++) times.push(await coldList(p.root, path.join(p.peer.dir, 'big'), 'big', entries));
-          const cold = summarize(times, Number(now() - t0));
-          keep({ ...row(p), mode: 'readdir-cold', payload: entries, ...cold, entries_per_s: Math.round(cold.ops_per_s * entries), listings: coldListings });
-        }
-        for (const p of order) {
-          const w = await seqWrite(p.root, bytes, window);
-          keep({ ...row(p), mode: 'seq-write', payload: w.size, ...summarize(w.samples, w.wallNs), mb_per_s: round1(bytes / 1e6 / (w.wallNs / 1e9)), mib });
-        }
-        for (const p of order) {
-          const r = await seqRead(p.root, bytes, window);
-          keep({ ...row(p), mode: 'seq-read', payload: r.size, ...summarize(r.samples, r.wallNs), mb_per_s: round1(bytes / 1e6 / (r.wallNs / 1e9)), mib });
-          fs.rmSync(path.join(p.peer.dir, 'seq'), { force: true });
-        }
-        for (const [mode, lanes] of [['create-getattr-unlink', 1], ['create-getattr-unlink-parallel16', 16]] as const) {
-          for (const p of order) {
-            const dir = await p.root.walk('cgu');
-            const x = await createGetattrUnlink(dir, files, lanes, `${mode}-${round}`);
-            await dir.clunk();
-            keep({ ...row(p), mode, payload: 64, ...summarize(x.samples, x.wallNs), files });
-          }
-        }
-        for (const p of order) {
-          const times: number[] = [];
-          const t0 = now();
-          for (let i = 0; i < listings; i++) {
-            const s = now();
-            await listOnce(p.root, 'big', entries);
-            times.push(Number(now() - s));
-          }
-          const warm = summarize(times, Number(now() - t0));
-          keep({ ...row(p), mode: 'readdir', payload: entries, ...warm, entries_per_s: Math.round(warm.ops_per_s * entries), listings });
+        for (const c of cases) peers.push(await startPeer(c, cpus, dirs.get(c)!));
+        const plan: RoundPlan = {
+          round, rounds, placement, peers: peers.map((p) => ({ c: p.c, addr: p.addr, aname: p.aname, dir: p.dir, pid: p.pid })),
+          bytes, files, entries, listings, coldListings, warmups, warmFiles, warmBytes, window,
+        };
+        for (const r of await runClientProcess<Row[]>(cpus, path.join(distBench(), 'storage.js'), '--round', plan, log)) {
+          const k = `${r.case}/${r.mode}`;
+          all.set(k, [...(all.get(k) ?? []), r]);
         }
         await stopPeers();
       }
@@ -302,8 +253,106 @@ export async function runStorage(opts: StorageOptions = {}): Promise<Row[]> {
   return rows;
 }
 
+/** One round, as its client process runs it. */
+interface RoundPlan {
+  round: number;
+  rounds: number;
+  placement: Placement;
+  peers: PeerSpec[];
+  bytes: number;
+  files: number;
+  entries: number;
+  listings: number;
+  coldListings: number;
+  warmups: number;
+  warmFiles: number;
+  warmBytes: number;
+  window: number;
+}
+
+/**
+ * One round in this process: attaches to every server, warms each up, then runs every workload
+ * once per server, the servers taking turns (the first alternates by round). Returns a row per
+ * server and workload.
+ */
+export async function runRound(plan: RoundPlan, log: (line: string) => void): Promise<Row[]> {
+  const { round, placement, bytes, files, entries, listings, coldListings, warmups, warmFiles, warmBytes, window } = plan;
+  const out: Row[] = [];
+  const keep = (r: Row) => {
+    out.push(r);
+    log(`${r.case} ${r.mode} ${r.placement} round ${round + 1}/${plan.rounds}: ${r.ops_per_s} ops/s${r.mb_per_s !== undefined ? `, ${r.mb_per_s} MB/s` : ''}, p50 ${r.p50_us} µs`);
+  };
+  const peers: PeerConn[] = [];
+  try {
+    for (const spec of plan.peers) peers.push(await attachTo(spec));
+    const slots = plan.peers.map((p) => `${p.c} ${p.pid !== undefined ? libcSlotMiB(p.pid) ?? '?' : '?'}`);
+    log(`round ${round + 1}/${plan.rounds} ${placement}: client pid ${process.pid}; libc at MiB mod 64 (layout.ts): client ${libcSlotMiB('self') ?? '?'}, ${slots.join(', ')}`);
+    // The same warm-up on every fresh server before anything is measured: `warmups`
+    // uncached listings of another directory of the same size, `warmFiles` files created in
+    // each mode, `warmMib` written and read, so that the code of every workload (ours, and
+    // the client's, which would otherwise be charged to whichever server goes first) is
+    // compiled before it is timed. Without it, the first seconds of a new Node process
+    // (JIT compilation, on one CPU competing with the work itself) are most of the tail:
+    // after 10 listings a fresh service still had 13-15 ms ones among its next ten (5-6 ms
+    // once warm, as diod's); after 40 it had none.
+    for (const { peer, root } of peers) {
+      for (let i = 0; i < warmups; i++) await coldList(root, path.join(peer.dir, 'warm'), 'warm', entries);
+      if (warmBytes > 0) {
+        await seqWrite(root, warmBytes, window);
+        await seqRead(root, warmBytes, window);
+        fs.rmSync(path.join(peer.dir, 'seq'), { force: true });
+      }
+      if (warmFiles > 0) {
+        const dir = await root.walk('cgu');
+        for (const lanes of [1, 16]) await createGetattrUnlink(dir, warmFiles, lanes, `warm-${round}-${lanes}`);
+        await dir.clunk();
+      }
+    }
+    const order = round % 2 === 0 ? peers : [...peers].reverse();
+    const row = (p: PeerConn) => ({ case: p.peer.c, placement, msize: p.root.client.msize });
+    for (const p of order) {
+      const times: number[] = [];
+      const t0 = now();
+      for (let i = 0; i < coldListings; i++) times.push(await coldList(p.root, path.join(p.peer.dir, 'big'), 'big', entries));
+      const cold = summarize(times, Number(now() - t0));
+      keep({ ...row(p), mode: 'readdir-cold', payload: entries, ...cold, entries_per_s: Math.round(cold.ops_per_s * entries), listings: coldListings });
+    }
+    for (const p of order) {
+      const w = await seqWrite(p.root, bytes, window);
+      keep({ ...row(p), mode: 'seq-write', payload: w.size, ...summarize(w.samples, w.wallNs), mb_per_s: round1(bytes / 1e6 / (w.wallNs / 1e9)), mib: bytes / (1024 * 1024) });
+    }
+    for (const p of order) {
+      const r = await seqRead(p.root, bytes, window);
+      keep({ ...row(p), mode: 'seq-read', payload: r.size, ...summarize(r.samples, r.wallNs), mb_per_s: round1(bytes / 1e6 / (r.wallNs / 1e9)), mib: bytes / (1024 * 1024) });
+      fs.rmSync(path.join(p.peer.dir, 'seq'), { force: true });
+    }
+    for (const [mode, lanes] of [['create-getattr-unlink', 1], ['create-getattr-unlink-parallel16', 16]] as const) {
+      for (const p of order) {
+        const dir = await p.root.walk('cgu');
+        const x = await createGetattrUnlink(dir, files, lanes, `${mode}-${round}`);
+        await dir.clunk();
+        keep({ ...row(p), mode, payload: 64, ...summarize(x.samples, x.wallNs), files });
+      }
+    }
+    for (const p of order) {
+      const times: number[] = [];
+      const t0 = now();
+      for (let i = 0; i < listings; i++) {
+        const s = now();
+        await listOnce(p.root, 'big', entries);
+        times.push(Number(now() - s));
+      }
+      const warm = summarize(times, Number(now() - t0));
+      keep({ ...row(p), mode: 'readdir', payload: entries, ...warm, entries_per_s: Math.round(warm.ops_per_s * entries), listings });
+    }
+  } finally {
+    for (const { client } of peers) client.close();
+  }
+  return out;
+}
+
 interface PeerConn {
-  peer: Peer;
+  peer: PeerSpec;
   client: Client;
   root: Fid;
 }
@@ -356,10 +405,10 @@ export async function storageSuite(a: { placements?: Placement[] }): Promise<{ r
   const notes = [
     '',
     `Each row is the median of ${rounds} rounds; in each round every workload runs once per server, the servers taking turns`,
-    '(the first one alternates by round). Each round starts both servers afresh (a Node process runs 10-15% faster or',
-    'slower than the next for its whole life) and warms each up: 40 uncached listings of another 10,000-entry directory,',
-    '2,000 files created one at a time and 16 at once, 32 MiB written and read. Both servers export a directory of their',
-    'own on the same file system, same client.',
+    '(the first one alternates by round). Each round starts both servers afresh, and a client process (a Node process runs',
+    '10-15% faster or slower than the next for its whole life: layout.ts), which warms each server up: 40 uncached listings',
+    'of another 10,000-entry directory, 2,000 files created one at a time and 16 at once, 32 MiB written and read. Both',
+    'servers export a directory of their own on the same file system, same client code.',
     '  seq-write / seq-read  256 MiB written into a new file, then read, in requests of msize-24 bytes, 8 in flight (MB/s).',
     '  create-getattr-unlink  10,000 files one at a time: walk (clone), lcreate, 64-byte write, getattr, clunk, unlinkat',
     '                         (diod: walk + remove instead of unlinkat, one more round trip) (files/s, p50/p99 per file).',
@@ -383,3 +432,5 @@ export async function storageSuite(a: { placements?: Placement[] }): Promise<{ r
   if (m) notes.push(`\nmsize: prose-storage ${rows.find((r) => r.case === 'prose-storage')?.msize}, diod ${m.msize} (diod 1.0.24's maximum).`);
   return { rows, notes };
 }
+
+if (require.main === module) serveClientProcess('--round', runRound);
