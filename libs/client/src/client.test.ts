@@ -490,3 +490,38 @@ describe('connection close', () => {
     expect(await client.whenClosed()).toBeUndefined();
   });
 });
+
+describe('receive memory a transport lends (ConnHandler.lendable)', () => {
+  test('only readRef replies are lendable: read and readdir replies are kept by the caller, the rest are decoded at once', async () => {
+    const { server, conn } = fakeServer();
+    server.add('f', Buffer.alloc(5000, 7));
+    server.add('d/x', 'x');
+    // A Conn that asks the handler, frame by frame, what a lending transport would ask.
+    const asked: Array<[string, boolean | undefined]> = [];
+    const start = conn.start.bind(conn);
+    conn.start = (h) => start({
+      frame: (f) => {
+        asked.push([MsgType[f[4]!]!, h.lendable?.(f.subarray(0, 7))]);
+        h.frame(f);
+      },
+      close: (e) => h.close(e),
+    });
+    const client = await Client.connect(conn);
+    const root = await client.attach({ uname: 'glenda', aname: '' });
+    const f = await root.walk('f');
+    await f.lopen(0);
+    asked.length = 0;
+    const ref = await f.readRef(0, 4000);
+    expect(ref.data.length).toBe(4000);
+    ref.release();
+    expect((await f.read(0, 4000)).length).toBe(4000);
+    const d = await root.walk('d');
+    await d.lopen(0);
+    await d.readdir(0);
+    await d.clunk();
+    expect(asked).toEqual([
+      ['Rread', true], ['Rread', false], ['Rwalk', true], ['Rlopen', true], ['Rreaddir', false], ['Rclunk', true],
+    ]);
+    client.close();
+  });
+});

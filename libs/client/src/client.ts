@@ -38,6 +38,15 @@ export interface ConnectOptions {
   signal?: AbortSignal;
   /** Give up dialing and negotiating after this many ms (default 10000). */
   timeoutMs?: number;
+  /**
+   * For a dial string naming a socket (tcp!, unix!): receive into memory that is reused, lending
+   * it to `readRef` (default true). A `readRef` Rread is then a view of a pooled buffer until its
+   * release, where it would otherwise be a buffer of its own, which for big replies means
+   * freshly faulted pages (at 1 MiB Rreads the client's CPU halved); replies the caller keeps
+   * (`read`, `readdir`, everything else) are delivered as before, without a copy. See the
+   * transport's `lendFrames`.
+   */
+  lendFrames?: boolean;
 }
 
 /** Options every request takes. */
@@ -124,7 +133,7 @@ export class Client {
     }
     const timeoutMs = opts.timeoutMs ?? 10000;
     const conn = typeof target === 'string'
-      ? await dial(target, { timeoutMs, signal: opts.signal, maxFrame: msize })
+      ? await dial(target, { timeoutMs, signal: opts.signal, maxFrame: msize, lendFrames: opts.lendFrames ?? true })
       : target;
     conn.setMaxFrame(msize);
     const mux = new Mux(conn, msize, maxTags);

@@ -224,6 +224,19 @@ export class Mux implements ConnHandler {
   }
 
   /**
+   * Asked by a transport that lends receive memory it reuses (a socket with `lendFrames`),
+   * with a reply's first 7 bytes: lend it, unless it is an Rread or Rreaddir whose data the
+   * caller keeps (any call but a `readRef`), which then arrives as a buffer of its own instead
+   * of a copy out of the lent memory (see `frameRef`).
+   */
+  lendable(head: Buffer): boolean {
+    const type = head[4];
+    if (type !== MsgType.Rread && type !== MsgType.Rreaddir) return true;
+    const c = this.slots[head.readUInt16LE(5)];
+    return type === MsgType.Rread && c !== undefined && c.ret === Ret.DataRef && !c.settled;
+  }
+
+  /**
    * A reply in memory the peer shares (see ConnHandler.frameRef). The Rread of a call that
    * asked for `Ret.DataRef` resolves with the view and its release, no copy made. Any other
    * Rread or Rreaddir is copied first (its data outlives this call: `read()` stays safe); the

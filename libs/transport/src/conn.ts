@@ -21,6 +21,15 @@ export interface ConnHandler {
    * view must not be read). Transports without zero copy never call it.
    */
   frameRef?(frame: Buffer, release: () => void): void;
+  /**
+   * Optional, with `frameRef`, for transports that lend receive memory they will reuse (a
+   * socket with `lendFrames`): asked with a frame's first 7 bytes (size[4] type[1] tag[2]),
+   * true to have it lent through `frameRef`, false to have it delivered through `frame` as the
+   * handler's own (for a big frame, a buffer of its own, without a copy). Without it, every
+   * frame big enough to lend is lent. A transport may still lend a frame it could not ask
+   * about (its first bytes arrived after it had to choose), so `frameRef` must handle any.
+   */
+  lendable?(head: Buffer): boolean;
 }
 
 export interface Conn {

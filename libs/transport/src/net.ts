@@ -19,7 +19,8 @@ export interface DialOptions {
    * writes into stays in cache; smaller ones are copied to its `frame`. Set it only for a
    * handler that really lets go of a frame when it releases it — for a 9P server, one whose
    * `write` callbacks keep no view of `data` past their return (or their promise settling).
-   * Default false: every frame is the handler's to keep.
+   * A handler with `lendable` chooses frame by frame (the 9P client lends only `readRef`
+   * replies). Default false: every frame is the handler's to keep.
    */
   lendFrames?: boolean;
 }

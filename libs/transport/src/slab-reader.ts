@@ -18,6 +18,10 @@
  *   frames left in it is set aside and reused once they are released. A frame up to half a
  *   slab is read on in the slab; a bigger one that a read left incomplete moves to a staging
  *   buffer from the process's pool of big buffers (`bigBuffers`), back there once released.
+ *   `lendIf`, when set, is asked about each frame of LEND_MIN or more from its first 7 bytes:
+ *   a frame it refuses goes to `onFrame` as the handler's own — copied out of the slab when
+ *   small, or, when big (BIG_FRAME or more), read into a buffer of exactly its size as in keep
+ *   mode, so a frame the handler keeps costs no copy either way.
  *
  * Why lend: much of the cost of a frame is the kernel writing it into memory that is not in
  * cache, as fresh memory is (a 64 KiB exchange costs the receiving process about 10 µs less CPU
@@ -44,6 +48,8 @@ const SLAB_SIZE = 64 * 1024;
 const LEND_SLAB_SIZE = 256 * 1024;
 /** Slabs kept for reuse in lend mode, besides the one being read into. */
 const MAX_SPARE_SLABS = 2;
+/** Bytes of a frame that say what it is: size[4] type[1] tag[2] (what `lendIf` is asked with). */
+const HEAD = 7;
 /** In lend mode, frames below this size are copied out rather than lent. */
 const LEND_MIN = 512;
 /** A frame this big that one read did not complete moves out of the slab. */
@@ -86,6 +92,8 @@ export class SlabReader {
    * its memory is reused for later frames.
    */
   lend: ((frame: Buffer, release: () => void) => void) | undefined = undefined;
+  /** Lend mode: which frames to lend, asked with their first 7 bytes (default: all; see the module doc). */
+  lendIf: ((head: Buffer) => boolean) | undefined = undefined;
   private buf: Buffer = Buffer.alloc(0);
   /** Lend mode: the slab `buf` belongs to. */
   private slab: Slab | undefined = undefined;
@@ -148,7 +156,7 @@ export class SlabReader {
       if (end - p < size) break;
       this.rpos = p + size;
       if (lend === undefined) onFrame(view(buf, p, p + size));
-      else if (size < LEND_MIN) {
+      else if (size < LEND_MIN || (this.lendIf !== undefined && !this.lendIf(view(buf, p, p + HEAD)))) {
         const own = Buffer.allocUnsafe(size);
         buf.copy(own, 0, p, p + size);
         onFrame(own);
@@ -182,9 +190,11 @@ export class SlabReader {
       const size = get32(this.buf, this.rpos);
       // (A size above maxFrame is left for `take` to refuse.)
       if (size >= BIG_FRAME && size <= this.maxFrame) {
+        // A frame the handler will keep goes to a buffer of its own, as in keep mode.
+        const lend = lending && (this.lendIf === undefined || have < HEAD || this.lendIf(view(this.buf, this.rpos, this.rpos + HEAD)));
         // Lent, a frame up to half a slab is read on in the slab (reused memory too).
-        if (lending && size <= LEND_SLAB_SIZE / 2) need = Math.max(need, size - have);
-        else return this.moveBig(size, have, lending);
+        if (lend && size <= LEND_SLAB_SIZE / 2) need = Math.max(need, size - have);
+        else return this.moveBig(size, have, lend);
       }
     }
     if (lending) {

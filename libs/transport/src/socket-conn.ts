@@ -170,7 +170,10 @@ export class SocketConn implements Conn {
   start(handler: ConnHandler): void {
     if (this.handler) throw new Error('Conn.start called twice');
     this.handler = handler;
-    if (this.lendFrames && this.slab !== undefined && handler.frameRef !== undefined) this.slab.lend = this.deliverRef;
+    if (this.lendFrames && this.slab !== undefined && handler.frameRef !== undefined) {
+      this.slab.lend = this.deliverRef;
+      if (handler.lendable !== undefined) this.slab.lendIf = (head) => handler.lendable!(head);
+    }
     if (this.isClosed) {
       handler.close(this.closeErr);
       return;

@@ -291,7 +291,7 @@ test('dial to a closed port fails with ECONNREFUSED', async () => {
 
 describe('accepted sockets read into a reused slab, like dialed ones', () => {
   /** A listener, a raw client socket to it, and the accepted Conn collecting frames. */
-  async function rawPair(kind: 'tcp' | 'unix', dir: string, lend?: { release: boolean }, pauseAfter?: number) {
+  async function rawPair(kind: 'tcp' | 'unix', dir: string, lend?: { release: boolean; lendable?: (head: Buffer) => boolean }, pauseAfter?: number) {
     const addr = kind === 'tcp' ? 'tcp!127.0.0.1!0' : `unix!${path.join(dir, `a${Math.random().toString(36).slice(2)}`)}`;
     let accepted!: (c: Conn) => void;
     const got = new Promise<Conn>((r) => (accepted = r));
@@ -324,6 +324,7 @@ describe('accepted sockets read into a reused slab, like dialed ones', () => {
           else releases.push(release);
         },
       }),
+      ...(lend?.lendable !== undefined && { lendable: lend.lendable }),
     });
     const until = async (pred: () => boolean) => { while (!pred()) await new Promise<void>((r) => waiters.push(r)); };
     const done = async () => { sock.destroy(); conn.close(); await l.close(); };
@@ -405,6 +406,40 @@ describe('accepted sockets read into a reused slab, like dialed ones', () => {
       expect(p.views[2]!.buffer).toBe(p.views[0]!.buffer);
       expect(p.views[3]!.buffer).toBe(p.views[0]!.buffer);
     } finally {
+      await p.done();
+    }
+  });
+
+  test.each(['tcp', 'unix'] as const)('%s: lendable chooses frame by frame; refused frames are the handler\'s own, big ones without a copy', async (kind) => {
+    // Lend the frames with an even tag (what a predicate on the first 7 bytes can see).
+    const asked: number[] = [];
+    const p = await rawPair(kind, dir, { release: false, lendable: (head) => { asked.push(head.length); return head.readUInt16LE(5) % 2 === 0; } });
+    try {
+      // Frame i has tag i; sizes across every path: small (copied either way), in-slab big,
+      // staged big (above half a slab), in pieces and whole.
+      const sizes = [1000, 1000, 40000, 40000, 300000, 300000, 20, 8000, 8000];
+      const frames = sizes.map((s, i) => { const f = encode(write(i, s), '9P2000.L'); f.writeUInt16LE(i, 5); return f; });
+      for (const [i, f] of frames.entries()) {
+        if (i % 3 === 0) {
+          await writeRaw(p.sock, f.subarray(0, 9));
+          await tick();
+          await writeRaw(p.sock, f.subarray(9));
+        } else await writeRaw(p.sock, f);
+        await p.until(() => p.views.length === i + 1);
+      }
+      p.views.forEach((f, i) => expect(f.equals(frames[i]!)).toBe(true));
+      // (The first frame may begin in the slab Node took before lending began: left out.)
+      expect(p.lent.slice(1)).toEqual(sizes.slice(1).map((s, i) => s >= 512 && (i + 1) % 2 === 0));
+      expect(asked.every((n) => n === 7)).toBe(true);
+      // A refused big frame came in a buffer of exactly its size, as without lending.
+      for (const i of [3, 5]) expect(p.views[i]!.byteOffset === 0 && p.views[i]!.buffer.byteLength === sizes[i]! + 23).toBe(true);
+      // The refused frames are never written over by later reads (nothing was released).
+      const more = [40000, 300000].map((s, i) => { const f = encode(write(20 + i, s), '9P2000.L'); f.writeUInt16LE(21 + 2 * i, 5); return f; });
+      for (const f of more) await writeRaw(p.sock, f);
+      await p.until(() => p.views.length === frames.length + 2);
+      p.views.slice(0, frames.length).forEach((f, i) => expect(f.equals(frames[i]!)).toBe(true));
+    } finally {
+      for (const r of p.releases) r();
       await p.done();
     }
   });
