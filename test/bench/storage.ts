@@ -3,10 +3,7 @@
  * workloads, same run and CPU placement:
  *   - seq-write / seq-read: `mib` MiB (default 256) written then read sequentially at the largest
  *     msize each server accepts (ours 1 MiB+24 asked; diod 1.0.24 caps at 64 KiB), `window`
- *     requests in flight, read with `readRef` and each reply released at once (as a streaming
- *     reader does: with `read` every 1 MiB reply is kept, in pages the client faults in afresh,
- *     15,000–25,000 faults per 256 MiB, and 1.3–2 times the client's CPU of readRef);
- *     payload = bytes per request, ops_per_s = requests/s, mb_per_s extra;
+ *     requests in flight; payload = bytes per request, ops_per_s = requests/s, mb_per_s extra;
  *   - create-getattr-unlink: `files` (default 10,000) small files, each lcreate + 64-byte write +
  *     getattr + clunk + unlinkat (diod lacks Tunlinkat: the client sends walk + Tremove, as
  *     Linux does), one at a time ("serial") and 16 at once ("parallel16"); ops_per_s = files/s,
@@ -144,11 +141,8 @@ async function seqRead(root: Fid, bytes: number, window: number): Promise<{ wall
     while (next < n) {
       const i = next++;
       const s = now();
-      // readRef, released at once, as a streaming reader does: the reply's memory is reused for
-      // the next (a `read` keeps each reply, in pages the client faults in afresh).
-      const r = await f.readRef(i * size, size);
-      got += r.data.length;
-      r.release();
+      const d = await f.read(i * size, size);
+      got += d.length;
       samples.push(Number(now() - s));
     }
   };
@@ -415,8 +409,7 @@ export async function storageSuite(a: { placements?: Placement[] }): Promise<{ r
     '10-15% faster or slower than the next for its whole life: layout.ts), which warms each server up: 40 uncached listings',
     'of another 10,000-entry directory, 2,000 files created one at a time and 16 at once, 32 MiB written and read. Both',
     'servers export a directory of their own on the same file system, same client code.',
-    '  seq-write / seq-read  256 MiB written into a new file, then read, in requests of msize-24 bytes, 8 in flight (MB/s);',
-    '                        read with readRef, each reply released at once (the client\'s zero-copy read).',
+    '  seq-write / seq-read  256 MiB written into a new file, then read, in requests of msize-24 bytes, 8 in flight (MB/s).',
     '  create-getattr-unlink  10,000 files one at a time: walk (clone), lcreate, 64-byte write, getattr, clunk, unlinkat',
     '                         (diod: walk + remove instead of unlinkat, one more round trip) (files/s, p50/p99 per file).',
     '  ...-parallel16         the same, 16 files at once on one connection.',
