@@ -1,6 +1,6 @@
 /**
- * The client over a socket that lends its receive memory (ConnectOptions.lendFrames, the
- * default): a `readRef` reply is a view of pooled memory until released, and memory is reused
+ * The client over a socket that lends its receive memory (ConnectOptions.lendFrames): a
+ * `readRef` reply is a view of pooled memory until released, and memory is reused
  * only once released; whatever the caller keeps (`read`, `readdir`, stat) is its own and never
  * written over, with or without lending.
  */
@@ -39,7 +39,7 @@ describe.each(['tcp', 'unix'] as const)('client receive memory over %s', (transp
   });
 
   async function open(opts: { lendFrames?: boolean } = {}): Promise<{ c: Client; f: Fid }> {
-    const c = await Client.connect(addr, { version: '9P2000.L', ...opts });
+    const c = await Client.connect(addr, { version: '9P2000.L', lendFrames: true, ...opts });
     const root = await c.attach({ uname: 'root', nUname: 0 });
     const f = await root.walk('data');
     await f.lopen(L_O_RDONLY);

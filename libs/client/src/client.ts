@@ -40,11 +40,14 @@ export interface ConnectOptions {
   timeoutMs?: number;
   /**
    * For a dial string naming a socket (tcp!, unix!): receive into memory that is reused, lending
-   * it to `readRef` (default true). A `readRef` Rread is then a view of a pooled buffer until its
-   * release, where it would otherwise be a buffer of its own, which for big replies means
-   * freshly faulted pages (at 1 MiB Rreads the client's CPU halved); replies the caller keeps
-   * (`read`, `readdir`, everything else) are delivered as before, without a copy. See the
-   * transport's `lendFrames`.
+   * it to `readRef` (default false). A `readRef` Rread is then a view of a pooled buffer until
+   * its release, where it would otherwise be a buffer of its own, which for big replies means
+   * freshly faulted pages (1 MiB Rreads: 100–600 page faults per 256 MiB instead of
+   * 15,000–25,000, 1.3–2 times less client CPU); big replies the caller keeps (`read`,
+   * `readdir`) still come without a copy. Off by default: every small reply is then copied out
+   * of the reused memory, about 0.14 µs of client CPU per reply (64 B Twrites, 16 in flight:
+   * 1.47 against 1.33 µs an op). For streaming readers that use `readRef`. See the transport's
+   * `lendFrames`.
    */
   lendFrames?: boolean;
 }
@@ -133,7 +136,7 @@ export class Client {
     }
     const timeoutMs = opts.timeoutMs ?? 10000;
     const conn = typeof target === 'string'
-      ? await dial(target, { timeoutMs, signal: opts.signal, maxFrame: msize, lendFrames: opts.lendFrames ?? true })
+      ? await dial(target, { timeoutMs, signal: opts.signal, maxFrame: msize, lendFrames: opts.lendFrames ?? false })
       : target;
     conn.setMaxFrame(msize);
     const mux = new Mux(conn, msize, maxTags);
