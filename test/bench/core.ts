@@ -22,9 +22,8 @@
  *
  * On one CPU, a serial round trip is 10-11 µs for all three, and which of two levels ours runs
  * at (9.6-10.2 or 11.2-11.7 µs at 64 B; diod 10.4-10.7 every time) is set for the life of the
- * two processes by where the kernel put each one's C library: slow, mostly, when both the
- * client's and the server's libc begin outside 11-40 MiB of a 64 MiB period (layout.ts has the
- * measurements). With ASLR off (`setarch -R` on the whole run: driver, servers and diod) 14 of
+ * two processes by where their code landed: slow, mostly, when both the client's and the
+ * server's libc begin outside 11-40 MiB of a 64 MiB period (layout.ts has the measurements). With ASLR off (`setarch -R` on the whole run: driver, servers and diod) 14 of
  * 14 fresh servers ran at the fast level. Both ends' CPU per round trip rises together (about
  * 6.0 → 7.0 µs for the client), as if the two processes' hot code or data collided in some
  * structure shared on the core. A row is the median over reps, each a fresh client process and
@@ -38,7 +37,7 @@ import { L_O_WRONLY } from '@prose/protocol';
 import { startNodePeer, type Peer } from '../support/child.js';
 import { runClientProcess, serveClientProcess } from './client-process.js';
 import { defaultPlacements, inPlacements, type Placement } from './placement.js';
-import { libcSlotMiB } from './layout.js';
+import { formatLayout, layoutOf } from './layout.js';
 import { RawClient } from './raw-echo.js';
 import { median, pairRows, processCpuNs, round, summarize, type Row } from './stats.js';
 import { startDiod, haveDiod, type Diod } from '../support/diod.js';
@@ -213,12 +212,12 @@ function rowOf(c: CoreCase, mode: string, size: number, placement: Placement, ru
  * repetitions), so a burst of load from elsewhere on the machine lands on all cases alike rather
  * than on whichever ran then. Each configuration is measured `reps` times, each time by a fresh
  * client process (`runRep`, as `core.js --rep`) against peers started afresh: a Node process
- * runs at one of two speed levels for life, set by where the kernel put its C library (see
- * layout.ts), and a Node-to-Node round trip is slow mostly when both ends drew the slow level
+ * runs at one of two speed levels for life, set by where its libraries and V8's code range
+ * landed (see layout.ts), and a Node-to-Node round trip is slow mostly when both ends drew the slow level
  * (8 of 10 such pairs; 2 of 30 others), while diod's answers do not depend on the client's
  * draw. While the driver was the client of every rep, its one draw weighed on every prose and
  * raw row of a run and on none of diod's, so the reps of a run were not independent samples.
- * Each rep's log line gives the client's and the peers' libc offsets.
+ * Each rep's log line gives the client's and the peers' layouts.
  * A row gives the median of the runs' p50, p99 and ops/s, the spread of the p50s (`p50_min_us`,
  * `p50_max_us`) and the CPU time per round trip of the client (`client_cpu_us`) and of the peer
  * (`server_cpu_us`), which is what the other load on a shared machine disturbs least. Before a
@@ -303,8 +302,8 @@ export async function runRep(plan: RepPlan, log: (line: string) => void): Promis
   try {
     for (const t of plan.targets) targets.set(t.case, await connect(t));
     for (const [c, t] of targets) out.maxPayload.push([c, t.maxPayload]);
-    const slots = plan.targets.map((t) => `${t.case} ${libcSlotMiB(t.pid ?? 'self') ?? '?'}`);
-    log(`rep ${rep + 1}/${reps} ${placement}: client pid ${process.pid}; libc at MiB mod 64 (layout.ts): client ${libcSlotMiB('self') ?? '?'}, ${slots.join(', ')}`);
+    const layouts = plan.targets.map((t) => `${t.case} ${t.pid !== undefined ? formatLayout(layoutOf(t.pid)) : '?'}`);
+    log(`rep ${rep + 1}/${reps} ${placement}: client pid ${process.pid}; layouts, MiB mod 64 (layout.ts): client ${formatLayout(layoutOf('self'))}, ${layouts.join(', ')}`);
     const per = Math.ceil(warmup / (payloads.length * modes.length));
     for (const c of cases) {
       const t = targets.get(c)!;

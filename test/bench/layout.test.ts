@@ -1,11 +1,19 @@
-/** libcSlotMiB: where a process's C library begins, modulo 64 MiB (see layout.ts). */
+/** layoutOf / libcSlotMiB: where a process's libc and V8's builtins copy begin, modulo 64 MiB (see layout.ts). */
 import { spawn } from 'node:child_process';
-import { libcSlotMiB } from './layout.js';
+import { formatLayout, layoutOf, libcSlotMiB } from './layout.js';
 
-test("this process's libc offset is within one 64 MiB period", () => {
+test("this process's libc offset is within one 64 MiB period, and so is V8's builtins copy when there is one", () => {
   const slot = libcSlotMiB('self');
   expect(slot).toBeGreaterThanOrEqual(0);
   expect(slot).toBeLessThan(64);
+  const l = layoutOf('self');
+  expect(l.libc).toBe(slot);
+  if (l.builtins !== undefined) {
+    expect(l.builtins).toBeGreaterThanOrEqual(0);
+    expect(l.builtins).toBeLessThan(64);
+  }
+  expect(formatLayout(l)).toMatch(/^libc [\d.]+ builtins ([\d.]+|-)$/);
+  expect(formatLayout({})).toBe('libc ? builtins -');
 });
 
 test("another process's offset is read from its maps, and a process that is gone has none", async () => {

@@ -34,7 +34,7 @@ import { startServiceProc, type ServiceProc } from '../support/child.js';
 import { haveDiod, startDiod, type Diod } from '../support/diod.js';
 import { runClientProcess, serveClientProcess } from './client-process.js';
 import { distBench } from './core.js';
-import { libcSlotMiB } from './layout.js';
+import { formatLayout, layoutOf } from './layout.js';
 import { defaultPlacements, inPlacements, type Placement } from './placement.js';
 import { round, summarize, type Row } from './stats.js';
 
@@ -285,8 +285,8 @@ export async function runRound(plan: RoundPlan, log: (line: string) => void): Pr
   const peers: PeerConn[] = [];
   try {
     for (const spec of plan.peers) peers.push(await attachTo(spec));
-    const slots = plan.peers.map((p) => `${p.c} ${p.pid !== undefined ? libcSlotMiB(p.pid) ?? '?' : '?'}`);
-    log(`round ${round + 1}/${plan.rounds} ${placement}: client pid ${process.pid}; libc at MiB mod 64 (layout.ts): client ${libcSlotMiB('self') ?? '?'}, ${slots.join(', ')}`);
+    const layouts = plan.peers.map((p) => `${p.c} ${p.pid !== undefined ? formatLayout(layoutOf(p.pid)) : '?'}`);
+    log(`round ${round + 1}/${plan.rounds} ${placement}: client pid ${process.pid}; layouts, MiB mod 64 (layout.ts): client ${formatLayout(layoutOf('self'))}, ${layouts.join(', ')}`);
     // The same warm-up on every fresh server before anything is measured: `warmups`
     // uncached listings of another directory of the same size, `warmFiles` files created in
     // each mode, `warmMib` written and read, so that the code of every workload (ours, and
