@@ -13,6 +13,7 @@ const path = require('node:path');
 const { Client } = require('@prose/client');
 const { Directory, GrpcStore } = require('@prose/directory');
 const { Namespace } = require('@prose/namespace');
+const { meshEnv } = require('@prose/service');
 const { L_O_RDONLY, L_O_RDWR, OREAD, ORDWR } = require('@prose/protocol');
 
 const root = path.resolve(__dirname, '..');
@@ -25,7 +26,7 @@ const children = [];
 function start(name, args) {
   const script = path.join(root, 'services', name, 'dist', 'main.js');
   if (!fs.existsSync(script)) return Promise.resolve(undefined);
-  const proc = spawn(process.execPath, [script, ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const proc = spawn(process.execPath, [script, ...args], { stdio: ['ignore', 'pipe', 'inherit'], env: meshEnv() });
   children.push(proc);
   return new Promise((resolve, reject) => {
     let out = '';

@@ -24,11 +24,17 @@
  *   slow and a TCP pair fast (14 of 14). The client against diod (C) ran at 10.4–10.5 µs
  *   whatever its own layout.
  *
- * Which structure of the core this is (a 64 MiB period points at something indexed by virtual
- * address bits up to 25) could not be seen here: the VMs expose no performance counters.
+ * What the 64 MiB is: glibc's per-thread malloc arenas, reserved 64 MiB-aligned (about eight in
+ * a Node process). In the slow processes V8's code range sat right under one of them. With
+ * `MALLOC_ARENA_MAX=1` (one arena, no such reservations) 28 of 28 single processes ran fast
+ * (5.5–5.9 µs), 30 of 32 TCP pairs (10.0–10.5 µs; two at 11.8 and 12.5) and 12 of 12 pairs over
+ * shared memory between processes (6.2–6.4 µs). Which structure of the core the collision is in
+ * could not be seen: the VMs expose no performance counters. The mesh's launchers and the bench
+ * therefore start every Node process with MESH_ENV (@prose/service), and so does the bench for
+ * diod, which measured the same with and without it.
  *
- * So one Node process is one draw of this lottery, and a measurement that keeps one process for
- * all its repetitions measured one draw, however many it made.
+ * Without it, one Node process is one draw of this lottery, and a measurement that keeps one
+ * process for all its repetitions measured one draw, however many it made.
  */
 import { readFileSync } from 'node:fs';
 

@@ -10,7 +10,9 @@ import { channelTargets, latencySvg, notifyTargetsAcrossProcesses, runChannelBen
 import { gatewaysSuite } from './gateways.js';
 import { storageSuite } from './storage.js';
 import { directorySuite } from './directory.js';
+import { spawn } from 'node:child_process';
 import { promises as fsp } from 'node:fs';
+import { MESH_ENV, meshEnv } from '@prose/service';
 import { table, writeResults, type Row } from './stats.js';
 import { PLACEMENTS, cpuLatencyBoundUs, currentAffinity, type Placement } from './placement.js';
 
@@ -86,7 +88,8 @@ async function main(): Promise<void> {
       process.exit(2);
     }
     const bound = cpuLatencyBoundUs();
-    process.stdout.write(`\n== suite ${n} (driver affinity now: ${currentAffinity()}; CPU latency bound in force: ${bound === undefined ? 'unknown' : `${bound} µs`}) ==\n`);
+    const env = Object.keys(MESH_ENV).map((k) => `${k}=${process.env[k] ?? ''}`).join(' ');
+    process.stdout.write(`\n== suite ${n} (driver affinity now: ${currentAffinity()}; CPU latency bound in force: ${bound === undefined ? 'unknown' : `${bound} µs`}; every process with ${env}) ==\n`);
     const { rows, notes } = await suite(args);
     process.stdout.write(table(rows) + '\n' + notes.join('\n') + '\n');
     const file = await writeResults(n, rows, { when: new Date().toISOString() });
@@ -94,7 +97,22 @@ async function main(): Promise<void> {
   }
 }
 
-if (require.main === module) {
+/**
+ * The driver and everything it starts (servers, diod, client processes) run with the mesh's
+ * environment (MESH_ENV, see @prose/service): the driver hosts some cases itself (the channel
+ * suite's threads), and an environment is read once, at start. So a driver started without it
+ * runs itself again with it, passing its exit status on.
+ */
+function rerunWithMeshEnv(): boolean {
+  const missing = Object.keys(MESH_ENV).filter((k) => process.env[k] === undefined);
+  if (missing.length === 0) return false;
+  const child = spawn(process.execPath, [...process.execArgv, ...process.argv.slice(1)], { stdio: 'inherit', env: meshEnv() });
+  for (const sig of ['SIGINT', 'SIGTERM'] as const) process.on(sig, () => child.kill(sig));
+  child.on('exit', (code, signal) => process.exit(code ?? (signal !== null ? 1 : 0)));
+  return true;
+}
+
+if (require.main === module && !rerunWithMeshEnv()) {
   main().catch((e) => {
     process.stderr.write(`bench: ${(e as Error).stack}\n`);
     process.exit(1);

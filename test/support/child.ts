@@ -4,6 +4,7 @@
  */
 import type { ChildProcess } from 'node:child_process';
 import * as path from 'node:path';
+import { meshEnv } from '@prose/service';
 import { spawnPinned } from '../bench/placement.js';
 
 export interface Peer {
@@ -12,9 +13,9 @@ export interface Peer {
   stop(): Promise<void>;
 }
 
-/** Spawns `node script args…` on `cpus` and waits (≤ timeoutMs) for its `listening` line. */
+/** Spawns `node script args…` on `cpus` (with the mesh's environment, meshEnv) and waits (≤ timeoutMs) for its `listening` line. */
 export function startNodePeer(cpus: string | undefined, script: string, args: string[], timeoutMs = 10000): Promise<Peer> {
-  const proc = spawnPinned(cpus, process.execPath, [script, ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const proc = spawnPinned(cpus, process.execPath, [script, ...args], { stdio: ['ignore', 'pipe', 'inherit'], env: meshEnv() });
   return waitListening(proc, timeoutMs);
 }
 
@@ -58,13 +59,14 @@ export interface ServiceProc extends Peer {
 }
 
 /**
- * Starts a built service (`services/<name>/dist/main.js`) as a child process with `args` and
- * waits until it has printed all its `listening` lines (and `health`, unless `--health none`).
+ * Starts a built service (`services/<name>/dist/main.js`) as a child process with `args` (and
+ * the mesh's environment, meshEnv, under `opts.env`) and waits until it has printed all its
+ * `listening` lines (and `health`, unless `--health none`).
  * Always stop it (`stop()` sends SIGTERM, then SIGKILL after 2 s).
  */
 export function startServiceProc(name: string, args: string[], opts: { cpus?: string; env?: NodeJS.ProcessEnv; timeoutMs?: number } = {}): Promise<ServiceProc> {
   const script = path.join(REPO_ROOT, 'services', name, 'dist', 'main.js');
-  const proc = spawnPinned(opts.cpus, process.execPath, [script, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...opts.env } });
+  const proc = spawnPinned(opts.cpus, process.execPath, [script, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: meshEnv({ ...process.env, ...opts.env }) });
   const wantHealth = !args.some((a, i) => (a === '--health' && args[i + 1] === 'none') || a === '--health=none');
   let err = '';
   proc.stderr!.setEncoding('utf8');
