@@ -20,14 +20,14 @@
  * the same serial round trips take 12.5-13.7 µs for all three (64 B: prose-tcp 13.1, diod 13.7,
  * raw-tcp 13.0), which is what the unpinned rows lose to the halted-vCPU wake-up.
  *
- * On one CPU, a serial round trip is 10-11 µs for all three, and which of two levels ours runs
- * at (9.6-10.2 or 11.2-11.7 µs at 64 B; diod 10.4-10.7 every time) is set for the life of the
- * two processes by where their code landed: slow, mostly, when both the client's and the
- * server's libc begin outside 11-40 MiB of a 64 MiB period (layout.ts has the measurements). With ASLR off (`setarch -R` on the whole run: driver, servers and diod) 14 of
- * 14 fresh servers ran at the fast level. Both ends' CPU per round trip rises together (about
- * 6.0 → 7.0 µs for the client), as if the two processes' hot code or data collided in some
- * structure shared on the core. A row is the median over reps, each a fresh client process and
- * fresh servers, so it is a median over independent draws.
+ * On one CPU, a serial round trip is 10-11 µs for all three. Ours used to run at one of two
+ * levels (9.6-10.2 or 11.2-12.2 µs at 64 B; diod 10.4-10.7 every time), set for the life of the
+ * two processes by where V8's code range landed against glibc's 64 MiB-aligned per-thread malloc
+ * arenas (layout.ts has the measurements): both ends' CPU per round trip rose together (about
+ * 6.0 → 7.0 µs for the client). Every process of a run now starts with MESH_ENV
+ * (MALLOC_ARENA_MAX=1, see @prose/service), and 30 of 32 fresh pairs ran at the fast level; a
+ * run of this suite had all five reps at 10.0-10.6 µs. A row is the median over reps, each a
+ * fresh client process and fresh servers, so it is a median over independent draws.
  */
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -212,12 +212,12 @@ function rowOf(c: CoreCase, mode: string, size: number, placement: Placement, ru
  * repetitions), so a burst of load from elsewhere on the machine lands on all cases alike rather
  * than on whichever ran then. Each configuration is measured `reps` times, each time by a fresh
  * client process (`runRep`, as `core.js --rep`) against peers started afresh: a Node process
- * runs at one of two speed levels for life, set by where its libraries and V8's code range
- * landed (see layout.ts), and a Node-to-Node round trip is slow mostly when both ends drew the slow level
- * (8 of 10 such pairs; 2 of 30 others), while diod's answers do not depend on the client's
- * draw. While the driver was the client of every rep, its one draw weighed on every prose and
- * raw row of a run and on none of diod's, so the reps of a run were not independent samples.
- * Each rep's log line gives the client's and the peers' layouts.
+ * ran at one of two speed levels for life (see layout.ts; with MESH_ENV, which every process of
+ * a run gets, nearly always the fast one), and a Node-to-Node round trip was slow mostly when
+ * both ends drew the slow level, while diod's answers do not depend on the client's draw. While
+ * the driver was the client of every rep, its one draw weighed on every prose and raw row of a
+ * run and on none of diod's, so the reps of a run were not independent samples. Each rep's log
+ * line gives the client's and the peers' layouts.
  * A row gives the median of the runs' p50, p99 and ops/s, the spread of the p50s (`p50_min_us`,
  * `p50_max_us`) and the CPU time per round trip of the client (`client_cpu_us`) and of the peer
  * (`server_cpu_us`), which is what the other load on a shared machine disturbs least. Before a

@@ -21,9 +21,10 @@
  * alternates by round), for `rounds` rounds; each row is the median round, with the slowest and
  * fastest (rate_min, rate_max: MB/s for seq-*, ops/s otherwise). Each round starts both servers
  * afresh on the same directories and runs its client in a fresh process (`runRound`, as
- * `storage.js --round`), which warms them up as above: a Node process runs at one of two speed
- * levels for life, and so does a pair of Node processes (layout.ts), so a row is a median over
- * `rounds` independent draws of the client and of each server, not `rounds` runs of one.
+ * `storage.js --round`), which warms them up as above: a Node process could run at one of two
+ * speed levels for life, and so could a pair of them (layout.ts; with MESH_ENV, which the bench
+ * gives every process, nearly always the fast one), so a row is a median over `rounds`
+ * independent draws of the client and of each server, not `rounds` runs of one.
  */
 import * as fs from 'node:fs';
 import * as os from 'node:os';
