@@ -27,8 +27,8 @@
  * What the 64 MiB is: glibc's per-thread malloc arenas, reserved 64 MiB-aligned (about eight in
  * a Node process). In the slow processes V8's code range sat right under one of them. With
  * `MALLOC_ARENA_MAX=1` (one arena, no such reservations) 28 of 28 single processes ran fast
- * (5.5–5.9 µs), 30 of 32 TCP pairs (10.0–10.5 µs; two at 11.8 and 12.5) and 12 of 12 pairs over
- * shared memory between processes (6.2–6.4 µs). Which structure of the core the collision is in
+ * (5.5–5.9 µs), 30 of 32 TCP pairs (10.0–10.5 µs; two at 11.8 and 12.5) and 40 of 43 pairs over
+ * shared memory between processes (6.1–6.4 µs; three at 7.3–7.5). Which structure of the core the collision is in
  * could not be seen: the VMs expose no performance counters. The mesh's launchers and the bench
  * therefore start every Node process with MESH_ENV (@prose/service), and so does the bench for
  * diod, which measured the same with and without it.

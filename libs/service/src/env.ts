@@ -11,8 +11,8 @@
  * memory between two threads of one process took 6.5–7.3 µs in those and 5.4–5.7 in the others,
  * and a TCP round trip between our client and server processes 12.0–12.2 µs instead of 10.0–10.3
  * in about 40% of pairs (test/bench/layout.ts has the measurements). With one arena: 28 of 28
- * single processes fast (5.5–5.9 µs), 30 of 32 TCP pairs fast, 12 of 12 pairs over shared
- * memory between processes fast. The arena is one lock for every thread's malloc; in a Node
+ * single processes fast (5.5–5.9 µs), 30 of 32 TCP pairs fast, 40 of 43 pairs over shared
+ * memory between processes fast (6.1–6.4 µs; three at 7.3–7.5). The arena is one lock for every thread's malloc; in a Node
  * process nearly all allocation is V8's own heap, and the figures above include that cost.
  * diod (C, a thread per worker) measured the same with and without it.
  */
