@@ -69,11 +69,6 @@ export function layoutOf(pid: number | 'self'): Layout {
   return { libc: slot(lines.find((l) => /\/libc(-[\d.]+)?\.so/.test(l))), builtins: slot(builtins) };
 }
 
-/** libc's offset modulo 64 MiB, in MiB, or undefined when it cannot be read. */
-export function libcSlotMiB(pid: number | 'self'): number | undefined {
-  return layoutOf(pid).libc;
-}
-
 /** A layout as a log line shows it: "libc 24.1 builtins 38". */
 export function formatLayout(l: Layout): string {
   return `libc ${l.libc ?? '?'} builtins ${l.builtins ?? '-'}`;

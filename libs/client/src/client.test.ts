@@ -501,7 +501,7 @@ describe('receive memory a transport lends (ConnHandler.lendable)', () => {
     const start = conn.start.bind(conn);
     conn.start = (h) => start({
       frame: (f) => {
-        asked.push([MsgType[f[4]!]!, h.lendable?.(f.subarray(0, 7))]);
+        asked.push([MsgType[f[4]!]!, h.lendable?.(f[4]!, f.readUInt16LE(5))]);
         h.frame(f);
       },
       close: (e) => h.close(e),

@@ -136,7 +136,7 @@ export class Client {
     }
     const timeoutMs = opts.timeoutMs ?? 10000;
     const conn = typeof target === 'string'
-      ? await dial(target, { timeoutMs, signal: opts.signal, maxFrame: msize, lendFrames: opts.lendFrames ?? false })
+      ? await dial(target, { timeoutMs, signal: opts.signal, maxFrame: msize, lendFrames: opts.lendFrames })
       : target;
     conn.setMaxFrame(msize);
     const mux = new Mux(conn, msize, maxTags);

@@ -225,14 +225,13 @@ export class Mux implements ConnHandler {
 
   /**
    * Asked by a transport that lends receive memory it reuses (a socket with `lendFrames`),
-   * with a reply's first 7 bytes: lend it, unless it is an Rread or Rreaddir whose data the
+   * with a reply's type and tag: lend it, unless it is an Rread or Rreaddir whose data the
    * caller keeps (any call but a `readRef`), which then arrives as a buffer of its own instead
    * of a copy out of the lent memory (see `frameRef`).
    */
-  lendable(head: Buffer): boolean {
-    const type = head[4];
+  lendable(type: number, tag: number): boolean {
     if (type !== MsgType.Rread && type !== MsgType.Rreaddir) return true;
-    const c = this.slots[head.readUInt16LE(5)];
+    const c = this.slots[tag];
     return type === MsgType.Rread && c !== undefined && c.ret === Ret.DataRef && !c.settled;
   }
 

@@ -23,13 +23,13 @@ export interface ConnHandler {
   frameRef?(frame: Buffer, release: () => void): void;
   /**
    * Optional, with `frameRef`, for transports that lend receive memory they will reuse (a
-   * socket with `lendFrames`): asked with a frame's first 7 bytes (size[4] type[1] tag[2]),
-   * true to have it lent through `frameRef`, false to have it delivered through `frame` as the
+   * socket with `lendFrames`): asked with a frame's type and tag (from its first 7 bytes), true
+   * to have it lent through `frameRef`, false to have it delivered through `frame` as the
    * handler's own (for a big frame, a buffer of its own, without a copy). Without it, every
    * frame big enough to lend is lent. A transport may still lend a frame it could not ask
    * about (its first bytes arrived after it had to choose), so `frameRef` must handle any.
    */
-  lendable?(head: Buffer): boolean;
+  lendable?(type: number, tag: number): boolean;
 }
 
 export interface Conn {

@@ -18,7 +18,7 @@
  *   frames left in it is set aside and reused once they are released. A frame up to half a
  *   slab is read on in the slab; a bigger one that a read left incomplete moves to a staging
  *   buffer from the process's pool of big buffers (`bigBuffers`), back there once released.
- *   `lendIf`, when set, is asked about each frame of LEND_MIN or more from its first 7 bytes:
+ *   `lendIf`, when set, is asked about each frame of LEND_MIN or more with its type and tag:
  *   a frame it refuses goes to `onFrame` as the handler's own — copied out of the slab when
  *   small, or, when big (BIG_FRAME or more), read into a buffer of exactly its size as in keep
  *   mode, so a frame the handler keeps costs no copy either way.
@@ -30,13 +30,14 @@
  * In keep mode, after a big frame the next read is short (PROBE_READ), so that little of a
  * following big frame lands in the slab to be copied out before its size is known.
  */
-import { checkFrameSize as checkFrameSizeExport, get32 as get32Export, view as viewExport } from '@prose/protocol';
+import { checkFrameSize as checkFrameSizeExport, get16 as get16Export, get32 as get32Export, view as viewExport } from '@prose/protocol';
 import { bigBuffers } from './buffer-pool.js';
 import { DEFAULT_MAX_FRAME } from './conn.js';
 
 // Read once: compiled to CommonJS, each use of a package's named import reads a getter on an
 // exports object V8 keeps in dictionary mode (about 10 ns a use, on the per-frame path here).
 const checkFrameSize = checkFrameSizeExport;
+const get16 = get16Export;
 const get32 = get32Export;
 const view = viewExport;
 
@@ -48,7 +49,7 @@ const SLAB_SIZE = 64 * 1024;
 const LEND_SLAB_SIZE = 256 * 1024;
 /** Slabs kept for reuse in lend mode, besides the one being read into. */
 const MAX_SPARE_SLABS = 2;
-/** Bytes of a frame that say what it is: size[4] type[1] tag[2] (what `lendIf` is asked with). */
+/** Bytes of a frame that say what it is: size[4] type[1] tag[2] (`lendIf` is asked with the last two). */
 const HEAD = 7;
 /** In lend mode, frames below this size are copied out rather than lent. */
 const LEND_MIN = 512;
@@ -92,8 +93,8 @@ export class SlabReader {
    * its memory is reused for later frames.
    */
   lend: ((frame: Buffer, release: () => void) => void) | undefined = undefined;
-  /** Lend mode: which frames to lend, asked with their first 7 bytes (default: all; see the module doc). */
-  lendIf: ((head: Buffer) => boolean) | undefined = undefined;
+  /** Lend mode: which frames to lend, asked with their type and tag (default: all; see the module doc). */
+  lendIf: ((type: number, tag: number) => boolean) | undefined = undefined;
   private buf: Buffer = Buffer.alloc(0);
   /** Lend mode: the slab `buf` belongs to. */
   private slab: Slab | undefined = undefined;
@@ -156,7 +157,7 @@ export class SlabReader {
       if (end - p < size) break;
       this.rpos = p + size;
       if (lend === undefined) onFrame(view(buf, p, p + size));
-      else if (size < LEND_MIN || (this.lendIf !== undefined && !this.lendIf(view(buf, p, p + HEAD)))) {
+      else if (size < LEND_MIN || (this.lendIf !== undefined && !this.lendIf(buf[p + 4]!, get16(buf, p + 5)))) {
         const own = Buffer.allocUnsafe(size);
         buf.copy(own, 0, p, p + size);
         onFrame(own);
@@ -191,7 +192,7 @@ export class SlabReader {
       // (A size above maxFrame is left for `take` to refuse.)
       if (size >= BIG_FRAME && size <= this.maxFrame) {
         // A frame the handler will keep goes to a buffer of its own, as in keep mode.
-        const lend = lending && (this.lendIf === undefined || have < HEAD || this.lendIf(view(this.buf, this.rpos, this.rpos + HEAD)));
+        const lend = lending && (this.lendIf === undefined || have < HEAD || this.lendIf(this.buf[this.rpos + 4]!, get16(this.buf, this.rpos + 5)));
         // Lent, a frame up to half a slab is read on in the slab (reused memory too).
         if (lend && size <= LEND_SLAB_SIZE / 2) need = Math.max(need, size - have);
         else return this.moveBig(size, have, lend);

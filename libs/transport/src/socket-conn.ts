@@ -172,7 +172,7 @@ export class SocketConn implements Conn {
     this.handler = handler;
     if (this.lendFrames && this.slab !== undefined && handler.frameRef !== undefined) {
       this.slab.lend = this.deliverRef;
-      if (handler.lendable !== undefined) this.slab.lendIf = (head) => handler.lendable!(head);
+      if (handler.lendable !== undefined) this.slab.lendIf = (type, tag) => handler.lendable!(type, tag);
     }
     if (this.isClosed) {
       handler.close(this.closeErr);
