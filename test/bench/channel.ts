@@ -70,11 +70,12 @@ import { Client, type Fid } from '@prose/client';
 import { L_O_WRONLY } from '@prose/protocol';
 import type { Conn } from '@prose/transport';
 import { Doorbell, dialShm, dialShmThread, doorbellPair, haveAddon, type ShmConn, type ShmMode } from '@prose/shm';
-import { execFile, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { startNodePeer, stopChild, type Peer } from '../support/child.js';
 import { distBench, measure } from './core.js';
 import { RAW } from './channel-peer.js';
 import { allCpus, haveTaskset, pinSelf, spawnPinned } from './placement.js';
+import { runJsonProcess } from './client-process.js';
 import { median, processCpuNs, round, sizeLabel, summarize, table, writeResults, type Row } from './stats.js';
 
 export const CHANNEL_CASES = [
@@ -570,10 +571,7 @@ export async function notifyTargetsAcrossProcesses(rows: Row[], o: { procs?: num
   const args = [path.join(distBench(), 'channel.js'), '--rows-json', '--no-idle', '--serial-only', '--payloads', '64', '--placement', 'same-cpu',
     '--cases', targets.map((r) => r.case).join(','), '--iterations', String(o.iterations ?? 10000)];
   for (let k = 1; k < procs; k++) {
-    const out = await new Promise<string>((resolve, reject) => {
-      execFile(process.execPath, args, { maxBuffer: 1 << 20, timeout: 300_000 }, (err, stdout) => (err ? reject(err) : resolve(stdout)));
-    });
-    const got = JSON.parse(out.trim().split('\n').pop()!) as Row[];
+    const got = await runJsonProcess<Row[]>(undefined, args, () => {}, 300_000);
     for (const r of got.filter(isNotifyTargetRow)) runs.get(r.case)?.push(r);
     o.log?.(`notify targets, driver process ${k + 1}/${procs}: ${got.filter(isNotifyTargetRow).map((r) => `${r.case} ${r.p50_us}`).join(', ')} µs`);
   }

@@ -4,7 +4,8 @@
  * measured every repetition from its driver process measured one draw of the client, however
  * many servers it started. The suites that compare our servers with diod (core, storage) run
  * each repetition's client as `node <suite>.js <flag> <plan JSON>` instead, placed like the
- * peers, and take its result from the last line it prints.
+ * peers, and take its result from the last line it prints; the channel suite runs fresh
+ * drivers the same way (`runJsonProcess`).
  */
 import { createInterface } from 'node:readline';
 import { spawnPinned } from './placement.js';
@@ -12,13 +13,18 @@ import { spawnPinned } from './placement.js';
 /** How long one client process may take before it is killed and the suite fails. */
 export const CLIENT_TIMEOUT_MS = 30 * 60_000;
 
-/**
- * Runs `node script flag JSON(plan)` on `cpus`; its stderr lines go to `log`, and it resolves
- * with the JSON value on the last line of its stdout (rejects, with the last thing it said on
- * stderr, when it fails, prints no such line or outlives `timeoutMs`).
- */
+/** Runs `node script flag JSON(plan)` on `cpus`: `runJsonProcess` with a plan. */
 export function runClientProcess<T>(cpus: string | undefined, script: string, flag: string, plan: unknown, log: (line: string) => void, timeoutMs = CLIENT_TIMEOUT_MS): Promise<T> {
-  const proc = spawnPinned(cpus, process.execPath, [script, flag, JSON.stringify(plan)], { stdio: ['ignore', 'pipe', 'pipe'] });
+  return runJsonProcess<T>(cpus, [script, flag, JSON.stringify(plan)], log, timeoutMs);
+}
+
+/**
+ * Runs `node args…` on `cpus`; its stderr lines go to `log`, and it resolves with the JSON
+ * value on the last line of its stdout (rejects, with the last thing it said on stderr, when it
+ * fails, prints no such line or outlives `timeoutMs`).
+ */
+export function runJsonProcess<T>(cpus: string | undefined, args: string[], log: (line: string) => void, timeoutMs = CLIENT_TIMEOUT_MS): Promise<T> {
+  const proc = spawnPinned(cpus, process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   let lastErr = '';
   proc.stdout!.setEncoding('utf8').on('data', (d: string) => { out += d; });
@@ -47,7 +53,7 @@ export function runClientProcess<T>(cpus: string | undefined, script: string, fl
         }
       }
       const how = timedOut ? `killed after ${timeoutMs} ms` : signal !== null ? `killed by ${signal}` : `exit ${code}`;
-      reject(new Error(`client process ${flag} (${how}) gave no result${lastErr ? `: ${lastErr}` : ''}`));
+      reject(new Error(`client process ${args[1] ?? args[0]} (${how}) gave no result${lastErr ? `: ${lastErr}` : ''}`));
     });
   });
 }
