@@ -9,15 +9,21 @@ test('adds MALLOC_ARENA_MAX=1 and keeps what the environment already says', () =
 });
 
 test('a Node process started with it has no per-thread malloc arenas (64 MiB-aligned heaps)', () => {
-  // A child with a worker thread, counting anonymous read-write mappings that begin on a 64 MiB
-  // boundary: glibc's per-thread arena heaps.
+  // A child with a worker thread, counting glibc's per-thread arena heaps: a 64 MiB reservation
+  // that begins on a 64 MiB boundary, its used part read-write and the rest PROT_NONE right after.
+  // (A mapping of something else can begin on such a boundary by chance; it is not 64 MiB.)
   const script = `
     const { Worker } = require('node:worker_threads');
     new Worker('setTimeout(() => {}, 200)', { eval: true });
     setTimeout(() => {
       const M = 64n << 20n;
-      const heaps = require('node:fs').readFileSync('/proc/self/maps', 'utf8').split('\\n')
-        .filter((l) => / rw-p 00000000 00:00 0/.test(l) && BigInt('0x' + l.split('-')[0]) % M === 0n);
+      const maps = require('node:fs').readFileSync('/proc/self/maps', 'utf8').trim().split('\\n').map((l) => {
+        const [range, perms] = l.split(' ');
+        const [start, end] = range.split('-').map((x) => BigInt('0x' + x));
+        return { start, end, perms, anonymous: / 00000000 00:00 0\\s*$/.test(l) };
+      });
+      const heaps = maps.filter((m, i) => m.anonymous && m.perms === 'rw-p' && m.start % M === 0n &&
+        (m.end - m.start === M || (maps[i + 1]?.perms === '---p' && maps[i + 1].start === m.end && maps[i + 1].end - m.start === M)));
       console.log(heaps.length);
       process.exit(0);
     }, 100);`;
