@@ -9,17 +9,29 @@
  *   await c.writeFile('notes/hello', 'hi\n');
  *   const text = (await c.readFile('notes/hello')).toString();
  */
-export {
-  Client, DEFAULT_MSIZE, MIN_MSIZE, baseDialect, type AttachOptions, type CallOptions, type ConnectOptions,
-} from './client.js';
-export {
-  Fid, nextCookie, splitPath, type DirEntry, type GidOptions, type LockInfo, type LockOptions, type ReadFileOptions,
-  type SetattrChanges, type Statfs, type TimeSpec, type WriteFileOptions,
-} from './fid.js';
-export {
-  FidReadStream, FidWriteStream, DEFAULT_WINDOW, readAll, writeAll, type ReadAllOptions, type ReadStreamOptions,
-  type WriteAllOptions, type WriteStreamOptions,
-} from './io.js';
-export { AbortError, WalkError, replyError } from './errors.js';
+import * as fromClient from './client.js';
+import * as fromFid from './fid.js';
+import * as fromIo from './io.js';
+import * as fromErrors from './errors.js';
+
+// Values as `export import` (data properties; why: @prose/protocol's index).
+export import Client = fromClient.Client;
+export import DEFAULT_MSIZE = fromClient.DEFAULT_MSIZE;
+export import MIN_MSIZE = fromClient.MIN_MSIZE;
+export import baseDialect = fromClient.baseDialect;
+export type { AttachOptions, CallOptions, ConnectOptions } from './client.js';
+export import Fid = fromFid.Fid;
+export import nextCookie = fromFid.nextCookie;
+export import splitPath = fromFid.splitPath;
+export type { DirEntry, GidOptions, LockInfo, LockOptions, ReadFileOptions, SetattrChanges, Statfs, TimeSpec, WriteFileOptions } from './fid.js';
+export import FidReadStream = fromIo.FidReadStream;
+export import FidWriteStream = fromIo.FidWriteStream;
+export import DEFAULT_WINDOW = fromIo.DEFAULT_WINDOW;
+export import readAll = fromIo.readAll;
+export import writeAll = fromIo.writeAll;
+export type { ReadAllOptions, ReadStreamOptions, WriteAllOptions, WriteStreamOptions } from './io.js';
+export import AbortError = fromErrors.AbortError;
+export import WalkError = fromErrors.WalkError;
+export import replyError = fromErrors.replyError;
 export type { DataRef } from './mux.js';
 export type { ReplyTo, Request } from './reply.js';

@@ -9,8 +9,27 @@
  *   readBintime(clock.now(), 32);     // 32 bytes: ns, ticks, freq, ns since boot
  *   writeBintime(clock, buf);         // 'n' + 8 bytes BE sets ns since the epoch
  */
-export {
-  type ClockSample, NUMSIZE, VLNUMSIZE, TIME_LEN, BINTIME_LEN, numField, seconds, formatTime, parseTime, encodeBintime,
-  readBintime, decodeBintime, formatWall,
-} from './format.js';
-export { type TimeSource, HostTime, hostTime, Clock, badTimeCtl, writeTime, writeBintime } from './clock.js';
+import * as fromFormat from './format.js';
+import * as fromClock from './clock.js';
+
+// Values as `export import` (data properties; why: @prose/protocol's index).
+export import NUMSIZE = fromFormat.NUMSIZE;
+export import VLNUMSIZE = fromFormat.VLNUMSIZE;
+export import TIME_LEN = fromFormat.TIME_LEN;
+export import BINTIME_LEN = fromFormat.BINTIME_LEN;
+export import numField = fromFormat.numField;
+export import seconds = fromFormat.seconds;
+export import formatTime = fromFormat.formatTime;
+export import parseTime = fromFormat.parseTime;
+export import encodeBintime = fromFormat.encodeBintime;
+export import readBintime = fromFormat.readBintime;
+export import decodeBintime = fromFormat.decodeBintime;
+export import formatWall = fromFormat.formatWall;
+export type { ClockSample } from './format.js';
+export import HostTime = fromClock.HostTime;
+export import hostTime = fromClock.hostTime;
+export import Clock = fromClock.Clock;
+export import badTimeCtl = fromClock.badTimeCtl;
+export import writeTime = fromClock.writeTime;
+export import writeBintime = fromClock.writeBintime;
+export type { TimeSource } from './clock.js';

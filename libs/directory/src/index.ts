@@ -12,22 +12,49 @@
  *   const [best] = await dir.lookup('time');          // { record, addr, rank }
  *   for await (const e of dir.watch()) console.log(e.kind, e.service, e.provider);
  */
-export {
-  type ProviderRecord, type ProviderInfo, DirectoryError, isValidName, checkName, recordKey, parseKey,
-  newProviderId, makeRecord, decodeRecord, encodeRecord, isLive,
-} from './record.js';
+import * as fromRecord from './record.js';
+import * as fromMemoryStore from './memory-store.js';
+import * as fromNatsStore from './nats-store.js';
+import * as fromGrpcStore from './grpc-store.js';
+import * as fromProto from './proto.js';
+import * as fromChoose from './choose.js';
+import * as fromDirectory from './directory.js';
+import * as fromConfig from './config.js';
+import * as fromChannel from './channel.js';
+
+// Values as `export import` (data properties; why: @prose/protocol's index).
+export import DirectoryError = fromRecord.DirectoryError;
+export import isValidName = fromRecord.isValidName;
+export import checkName = fromRecord.checkName;
+export import recordKey = fromRecord.recordKey;
+export import parseKey = fromRecord.parseKey;
+export import newProviderId = fromRecord.newProviderId;
+export import makeRecord = fromRecord.makeRecord;
+export import decodeRecord = fromRecord.decodeRecord;
+export import encodeRecord = fromRecord.encodeRecord;
+export import isLive = fromRecord.isLive;
+export type { ProviderRecord, ProviderInfo } from './record.js';
 export type { Store, StoreEvent, Announcement, Presence } from './store.js';
-export { MemoryStore, type MemoryStoreOptions } from './memory-store.js';
-export { NatsStore, parseServers, type NatsStoreOptions } from './nats-store.js';
-export { GrpcStore } from './grpc-store.js';
-export {
-  PROTO_DIR, REGISTRY_PROTO, REGISTRY_SERVICE, loadRegistryProto, recordToMsg, recordFromMsg, type ProviderMsg,
-} from './proto.js';
-export { bestAddr, choose, type Choice, type ChooseOptions } from './choose.js';
-export {
-  Directory, register, type DirectoryEvent, type DirectoryOptions, type Registration, type RegisterOptions,
-} from './directory.js';
-export {
-  openStore, registerFromConfig, type StoreConfig, type RegistrationConfig, type ServiceRegistration,
-} from './config.js';
-export { Channel } from './channel.js';
+export import MemoryStore = fromMemoryStore.MemoryStore;
+export type { MemoryStoreOptions } from './memory-store.js';
+export import NatsStore = fromNatsStore.NatsStore;
+export import parseServers = fromNatsStore.parseServers;
+export type { NatsStoreOptions } from './nats-store.js';
+export import GrpcStore = fromGrpcStore.GrpcStore;
+export import PROTO_DIR = fromProto.PROTO_DIR;
+export import REGISTRY_PROTO = fromProto.REGISTRY_PROTO;
+export import REGISTRY_SERVICE = fromProto.REGISTRY_SERVICE;
+export import loadRegistryProto = fromProto.loadRegistryProto;
+export import recordToMsg = fromProto.recordToMsg;
+export import recordFromMsg = fromProto.recordFromMsg;
+export type { ProviderMsg } from './proto.js';
+export import bestAddr = fromChoose.bestAddr;
+export import choose = fromChoose.choose;
+export type { Choice, ChooseOptions } from './choose.js';
+export import Directory = fromDirectory.Directory;
+export import register = fromDirectory.register;
+export type { DirectoryEvent, DirectoryOptions, Registration, RegisterOptions } from './directory.js';
+export import openStore = fromConfig.openStore;
+export import registerFromConfig = fromConfig.registerFromConfig;
+export type { StoreConfig, RegistrationConfig, ServiceRegistration } from './config.js';
+export import Channel = fromChannel.Channel;

@@ -10,6 +10,16 @@
  *   const f = await ns.open('/n/data/log', ORDWR);
  *   await f.write(0, Buffer.from('hello'));
  */
-export { Namespace, File, type MountFlag, type MountOptions, type NamespaceOptions } from './namespace.js';
-export { Session, walkNames, type Source, type SessionOptions, type FailoverInfo } from './session.js';
-export { NamespaceError, type NamespaceErrorCode } from './errors.js';
+import * as fromNamespace from './namespace.js';
+import * as fromSession from './session.js';
+import * as fromErrors from './errors.js';
+
+// Values as `export import` (data properties; why: @prose/protocol's index).
+export import Namespace = fromNamespace.Namespace;
+export import File = fromNamespace.File;
+export type { MountFlag, MountOptions, NamespaceOptions } from './namespace.js';
+export import Session = fromSession.Session;
+export import walkNames = fromSession.walkNames;
+export type { Source, SessionOptions, FailoverInfo } from './session.js';
+export import NamespaceError = fromErrors.NamespaceError;
+export type { NamespaceErrorCode } from './errors.js';

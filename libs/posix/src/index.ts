@@ -7,16 +7,51 @@
  * calls fall back to Node's stat, and every other call throws a PosixError (ENOSYS) that says how
  * to build it; `havePosix()` tells beforehand.
  */
-export { PosixError } from './errors.js';
-export { havePosix } from './native.js';
-export {
-  XATTR_CREATE, XATTR_REPLACE, XATTR_SIZE_MAX, getxattr, lgetxattr, fgetxattr, listxattr, llistxattr, flistxattr,
-  listxattrRaw, setxattr, lsetxattr, fsetxattr, removexattr, lremovexattr, fremovexattr,
-} from './xattr.js';
-export { pwritePieces, WRITE_PIECE } from './write.js';
-export { AT_REMOVEDIR, haveAtCalls, mkdirat, openat, tryOpenat, unlinkat } from './at.js';
-export { fromNodeStats, fstat, haveStatx, lstat, lstatAt, type HostStat } from './stat.js';
-export {
-  getdents, readDirectory, readDirectoryEncoded, readDirectoryJoined, readDirents, DENTS_BUF, type DirEntries,
-  type DirEntriesEncoded, type DirEntriesJoined, type Dirent64,
-} from './dents.js';
+import * as fromErrors from './errors.js';
+import * as fromNative from './native.js';
+import * as fromXattr from './xattr.js';
+import * as fromWrite from './write.js';
+import * as fromAt from './at.js';
+import * as fromStat from './stat.js';
+import * as fromDents from './dents.js';
+
+// Values as `export import` (data properties; why: @prose/protocol's index).
+export import PosixError = fromErrors.PosixError;
+export import havePosix = fromNative.havePosix;
+export import XATTR_CREATE = fromXattr.XATTR_CREATE;
+export import XATTR_REPLACE = fromXattr.XATTR_REPLACE;
+export import XATTR_SIZE_MAX = fromXattr.XATTR_SIZE_MAX;
+export import getxattr = fromXattr.getxattr;
+export import lgetxattr = fromXattr.lgetxattr;
+export import fgetxattr = fromXattr.fgetxattr;
+export import listxattr = fromXattr.listxattr;
+export import llistxattr = fromXattr.llistxattr;
+export import flistxattr = fromXattr.flistxattr;
+export import listxattrRaw = fromXattr.listxattrRaw;
+export import setxattr = fromXattr.setxattr;
+export import lsetxattr = fromXattr.lsetxattr;
+export import fsetxattr = fromXattr.fsetxattr;
+export import removexattr = fromXattr.removexattr;
+export import lremovexattr = fromXattr.lremovexattr;
+export import fremovexattr = fromXattr.fremovexattr;
+export import pwritePieces = fromWrite.pwritePieces;
+export import WRITE_PIECE = fromWrite.WRITE_PIECE;
+export import AT_REMOVEDIR = fromAt.AT_REMOVEDIR;
+export import haveAtCalls = fromAt.haveAtCalls;
+export import mkdirat = fromAt.mkdirat;
+export import openat = fromAt.openat;
+export import tryOpenat = fromAt.tryOpenat;
+export import unlinkat = fromAt.unlinkat;
+export import fromNodeStats = fromStat.fromNodeStats;
+export import fstat = fromStat.fstat;
+export import haveStatx = fromStat.haveStatx;
+export import lstat = fromStat.lstat;
+export import lstatAt = fromStat.lstatAt;
+export type { HostStat } from './stat.js';
+export import getdents = fromDents.getdents;
+export import readDirectory = fromDents.readDirectory;
+export import readDirectoryEncoded = fromDents.readDirectoryEncoded;
+export import readDirectoryJoined = fromDents.readDirectoryJoined;
+export import readDirents = fromDents.readDirents;
+export import DENTS_BUF = fromDents.DENTS_BUF;
+export type { DirEntries, DirEntriesEncoded, DirEntriesJoined, Dirent64 } from './dents.js';

@@ -2,8 +2,21 @@
  * @prose/transport — the one transport interface (Conn, Listener) and its TCP, Unix-socket and
  * in-process implementations, addressed by Plan 9 dial strings.
  */
-export { type Conn, type ConnHandler, type Listener, DEFAULT_MAX_FRAME } from './conn.js';
-export { type Addr, parseDialString, formatDialString } from './dialstring.js';
-export { dial, listen, registerNetwork, type Network, type DialOptions, type ListenOptions } from './net.js';
-export { SocketConn } from './socket-conn.js';
-export { connPair } from './pair.js';
+import * as fromConn from './conn.js';
+import * as fromDialstring from './dialstring.js';
+import * as fromNet from './net.js';
+import * as fromSocketConn from './socket-conn.js';
+import * as fromPair from './pair.js';
+
+// Values as `export import` (data properties; why: @prose/protocol's index).
+export import DEFAULT_MAX_FRAME = fromConn.DEFAULT_MAX_FRAME;
+export type { Conn, ConnHandler, Listener } from './conn.js';
+export import parseDialString = fromDialstring.parseDialString;
+export import formatDialString = fromDialstring.formatDialString;
+export type { Addr } from './dialstring.js';
+export import dial = fromNet.dial;
+export import listen = fromNet.listen;
+export import registerNetwork = fromNet.registerNetwork;
+export type { Network, DialOptions, ListenOptions } from './net.js';
+export import SocketConn = fromSocketConn.SocketConn;
+export import connPair = fromPair.connPair;

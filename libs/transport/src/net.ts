@@ -6,7 +6,8 @@ import { promises as fsp } from 'node:fs';
 import { Errno, NinepError } from '@prose/protocol';
 import type { Conn, Listener } from './conn.js';
 import { formatDialString, parseDialString } from './dialstring.js';
-import { SlabReader, SocketConn, adoptWithOnread } from './socket-conn.js';
+import { SocketConn, adoptWithOnread } from './socket-conn.js';
+import { SlabReader } from './slab-reader.js';
 
 export interface DialOptions {
   /** Give up after this many ms (default 10000). */

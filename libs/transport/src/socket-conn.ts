@@ -24,8 +24,6 @@ import { DEFAULT_MAX_FRAME, type Conn, type ConnHandler } from './conn.js';
 import { bigBuffers } from './buffer-pool.js';
 import { SlabReader } from './slab-reader.js';
 
-export { SlabReader };
-
 /** A write batch up to this size is copied into one buffer; above it, parts go as one writev. */
 const COALESCE_MAX = 8 * 1024;
 /** `reserve` hands out pooled memory for payloads of at least this size (smaller: ordinary buffers). */

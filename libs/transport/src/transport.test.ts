@@ -7,7 +7,8 @@ import type { Conn } from './conn.js';
 import { connPair } from './pair.js';
 import { dial, listen } from './net.js';
 import { parseDialString } from './dialstring.js';
-import { SlabReader, adoptWithOnread } from './socket-conn.js';
+import { adoptWithOnread } from './socket-conn.js';
+import { SlabReader } from './slab-reader.js';
 
 /** Collects frames and the close reason of a Conn. */
 function collect(c: Conn) {
