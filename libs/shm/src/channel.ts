@@ -65,6 +65,9 @@ export class Endpoint {
   private readonly rx: Buffer;
   private readonly rx32: Uint32Array;
   private readonly rxSlots: Buffer;
+  /** Where rx and rxSlots begin in the segment (copyOut takes the segment and an offset). */
+  private readonly rxAt: number;
+  private readonly rxSlotsAt: number;
   private rxTail = 0;
   private readonly held: Uint8Array;
   private frag: Buffer | null = null;
@@ -85,12 +88,14 @@ export class Endpoint {
     this.mask = layout.ringSize - 1;
     this.maxRecord = layout.ringSize / 4;
     this.tx = Buffer.from(sab, ringOffset(layout, side), layout.ringSize);
-    this.rx = Buffer.from(sab, ringOffset(layout, this.peer), layout.ringSize);
+    this.rxAt = ringOffset(layout, this.peer);
+    this.rx = Buffer.from(sab, this.rxAt, layout.ringSize);
     this.tx32 = new Uint32Array(sab, ringOffset(layout, side), layout.ringSize >>> 2);
     this.rx32 = new Uint32Array(sab, ringOffset(layout, this.peer), layout.ringSize >>> 2);
     const slotBytes = layout.slotCount * layout.slotSize;
     this.txSlots = Buffer.from(sab, slotsOffset(layout, side), slotBytes);
-    this.rxSlots = Buffer.from(sab, slotsOffset(layout, this.peer), slotBytes);
+    this.rxSlotsAt = slotsOffset(layout, this.peer);
+    this.rxSlots = Buffer.from(sab, this.rxSlotsAt, slotBytes);
     this.reservedSlot = new Uint8Array(layout.slotCount);
     this.held = new Uint8Array(layout.slotCount);
   }
@@ -388,7 +393,7 @@ export class Endpoint {
           if (skip > len) throw this.corrupt(`frame skip ${skip} > record length ${len}`);
           const flen = len - skip;
           this.checkSize(flen);
-          const out = copyOut(this.rx, body + skip, flen);
+          const out = copyOut(this.sab, this.rxAt + body + skip, flen);
           if (out.readUInt32LE(0) !== flen) throw this.corrupt(`frame size field ${out.readUInt32LE(0)} in a record of ${flen}`);
           this.stats.rxCopied++;
           this.advance(rec);
@@ -452,7 +457,7 @@ export class Endpoint {
             this.stats.rxViews++;
             sink.deliver(view, this.releaser(slot));
           } else {
-            const out = copyOut(this.rxSlots, at, flen);
+            const out = copyOut(this.sab, this.rxSlotsAt + at, flen);
             this.releaseSlot(slot);
             if (out.readUInt32LE(0) !== flen) throw this.corrupt(`frame size field ${out.readUInt32LE(0)} in slot frame of ${flen}`);
             this.stats.rxCopied++;
@@ -519,11 +524,15 @@ function payloadLead(parts: readonly Buffer[], total: number): number {
   return hdr > HEADROOM ? 0 : ((last.byteOffset & 7) - hdr) & 7;
 }
 
-/** A private copy of `n` bytes of `src` at `at`, at the same address mod 8 (see payloadLead). */
-function copyOut(src: Buffer, at: number, n: number): Buffer {
-  const phase = (src.byteOffset + at) & 7;
+/**
+ * A private copy of the `n` bytes at `at` in the segment, at the same address mod 8 (see
+ * payloadLead). It takes the segment itself, not a Buffer over it: a view's `.buffer` is a
+ * runtime call in V8 (20 of the 80 ns that the copy of a 64 B Twrite took).
+ */
+function copyOut(sab: SharedArrayBuffer, at: number, n: number): Buffer {
+  const phase = at & 7;
   const out = phase === 0 || n < 256 ? Buffer.allocUnsafe(n) : Buffer.allocUnsafe(n + 8).subarray(phase, phase + n);
-  out.set(new Uint8Array(src.buffer, src.byteOffset + at, n)); // Buffer#copy's checks and wrappers cost more than the copy of a small frame
+  out.set(new Uint8Array(sab, at, n)); // Buffer#copy's checks and wrappers cost more than the copy of a small frame
   return out;
 }
 

@@ -98,6 +98,21 @@ const BATCH = 64;
  */
 const POLL_SPIN_US = 20;
 
+/**
+ * Where the endpoint hands received frames: plain fields that the receive loop reads per frame
+ * (ShmConn keeps them in step), so that they stay field loads there, not getter calls.
+ */
+class Sink implements RxSink {
+  handler: ZeroCopyHandler | undefined;
+  zeroCopy = false;
+  /** Paused or closed: stop taking frames. */
+  paused = false;
+  deliver(frame: Buffer, release: (() => void) | undefined): void {
+    if (release) this.handler!.frameRef!(frame, release);
+    else this.handler!.frame(frame);
+  }
+}
+
 /** One setImmediate loop per thread that polls every polling Conn. */
 class PollLoop {
   private readonly conns = new Set<ShmConn>();
@@ -167,7 +182,7 @@ export class ShmConn implements Conn {
   private blockChain = 0;
   private drainWaiters: Array<() => void> = [];
   private liveness: Liveness | undefined;
-  private readonly sink: RxSink;
+  private readonly sink = new Sink();
 
   constructor(
     private readonly ep: Endpoint,
@@ -180,19 +195,6 @@ export class ShmConn implements Conn {
     this.spinUs = this.mode === 'adaptive' && !opts.sharedCpu ? (opts.spinUs ?? DEFAULT_SPIN_US) : 0;
     this.sleeps = this.mode === 'notify' || (this.mode === 'adaptive' && this.spinUs === 0);
     this.blockUs = this.sleeps ? Math.max(0, Math.min(MAX_BLOCK_US, Math.floor(opts.blockUs ?? 0))) : 0;
-    const self = this;
-    this.sink = {
-      get zeroCopy() {
-        return typeof self.handler?.frameRef === 'function';
-      },
-      get paused() {
-        return self.paused || self.isClosed;
-      },
-      deliver(frame, release) {
-        if (release) self.handler!.frameRef!(frame, release);
-        else self.handler!.frame(frame);
-      },
-    };
   }
 
   /** Called by the endpoint that made this Conn, once the liveness watch is set up. */
@@ -218,6 +220,8 @@ export class ShmConn implements Conn {
   start(handler: ConnHandler): void {
     if (this.handler) throw new Error('Conn.start called twice');
     this.handler = handler as ZeroCopyHandler;
+    this.sink.handler = this.handler;
+    this.sink.zeroCopy = typeof this.handler.frameRef === 'function';
     if (this.isClosed) {
       handler.close(this.closeErr);
       return;
@@ -262,11 +266,13 @@ export class ShmConn implements Conn {
 
   pause(): void {
     this.paused = true;
+    this.sink.paused = true;
   }
 
   resume(): void {
     if (!this.paused) return;
     this.paused = false;
+    this.sink.paused = this.isClosed;
     this.kick();
   }
 
@@ -486,6 +492,7 @@ export class ShmConn implements Conn {
   private finish(err: Error | undefined): void {
     if (this.isClosed) return;
     this.isClosed = true;
+    this.sink.paused = true;
     this.closeErr = err;
     this.stopPolling();
     if (this.sleeping) {
