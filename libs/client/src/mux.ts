@@ -9,18 +9,12 @@
  * wants (count, data, qid), so simple operations need no second promise.
  */
 import {
-  decode, encodeVec, Errno, MSG_NAMES, MsgType, NinepError, NOTAG, get16 as get16Export, get32 as get32Export,
+  decode, encodeVec, Errno, MSG_NAMES, MsgType, NinepError, NOTAG, get16, get32,
   type Dialect, type Fcall,
 } from '@prose/protocol';
 import type { Conn, ConnHandler } from '@prose/transport';
 import { AbortError, connectionClosed, replyError } from './errors.js';
 
-// The per-call imports, read once: compiled to CommonJS, each use of a package's named import
-// reads a getter on an exports object V8 keeps in dictionary mode (about 10 ns a use).
-const encodeCall = encodeVec;
-const get16 = get16Export;
-const get32 = get32Export;
-const TAG_NONE = NOTAG;
 const RWRITE = MsgType.Rwrite;
 const TWRITE = MsgType.Twrite;
 
@@ -120,7 +114,7 @@ export class Mux implements ConnHandler {
     if (signal?.aborted) return Promise.reject(new AbortError(signal.reason));
     let parts: Buffer[];
     try {
-      parts = encodeCall(t, this.dialect);
+      parts = encodeVec(t, this.dialect);
     } catch (err) {
       return Promise.reject(err);
     }
@@ -172,7 +166,7 @@ export class Mux implements ConnHandler {
 
   frame(frame: Buffer): void {
     const tag = get16(frame, 5);
-    const c = tag === TAG_NONE ? this.versionCall : this.slots[tag];
+    const c = tag === NOTAG ? this.versionCall : this.slots[tag];
     if (c === undefined) {
       const name = MSG_NAMES[frame[4]!] ?? `type ${frame[4]}`;
       this.shutdown(new NinepError(`protocol botch: ${name} with tag ${tag}, which no request holds`, Errno.EPROTO));

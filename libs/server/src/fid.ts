@@ -6,9 +6,6 @@
 import { Ename, Errno, NinepError, OEXEC, ORDWR, OREAD, OWRITE, QTAUTH, QTDIR, type Qid } from '@prose/protocol';
 import type { Session } from './session.js';
 
-// Open modes read once (a package's named import is a getter on each use, compiled to CommonJS).
-const MODE_READ = OREAD, MODE_WRITE = OWRITE, MODE_RDWR = ORDWR, MODE_EXEC = OEXEC;
-
 const NOQID: Qid = { type: 0, version: 0, path: 0n };
 
 /** One fid of one session, as servers see it. */
@@ -77,7 +74,7 @@ export class Fid<A = unknown> {
     const m = this.omode;
     if (m === undefined) return false;
     const o = m & 3;
-    return o === MODE_READ || o === MODE_RDWR || o === MODE_EXEC;
+    return o === OREAD || o === ORDWR || o === OEXEC;
   }
 
   /** Open for writing: OWRITE or ORDWR. */
@@ -85,7 +82,7 @@ export class Fid<A = unknown> {
     const m = this.omode;
     if (m === undefined) return false;
     const o = m & 3;
-    return o === MODE_WRITE || o === MODE_RDWR;
+    return o === OWRITE || o === ORDWR;
   }
 }
 

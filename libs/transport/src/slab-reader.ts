@@ -30,16 +30,9 @@
  * In keep mode, after a big frame the next read is short (PROBE_READ), so that little of a
  * following big frame lands in the slab to be copied out before its size is known.
  */
-import { checkFrameSize as checkFrameSizeExport, get16 as get16Export, get32 as get32Export, view as viewExport } from '@prose/protocol';
+import { checkFrameSize, get16, get32, view } from '@prose/protocol';
 import { bigBuffers } from './buffer-pool.js';
 import { DEFAULT_MAX_FRAME } from './conn.js';
-
-// Read once: compiled to CommonJS, each use of a package's named import reads a getter on an
-// exports object V8 keeps in dictionary mode (about 10 ns a use, on the per-frame path here).
-const checkFrameSize = checkFrameSizeExport;
-const get16 = get16Export;
-const get32 = get32Export;
-const view = viewExport;
 
 /** Least room left for one read in a receive slab. */
 const MIN_READ = 16 * 1024;
