@@ -6,7 +6,7 @@
 import { HEADER_SIZE, MSG_NAMES, MsgType } from './constants.js';
 import { readDir, writeDir } from './dir.js';
 import type { Dialect, Fcall, Qid } from './fcall.js';
-import { MAX_EXACT, Reader, Writer, get16, get32, get64, malformed, put16, put32, put64, view } from './wire.js';
+import { MAX_EXACT, Reader, Writer, get16, get32, get64, malformed, put16, put32, put64 } from './wire.js';
 
 const scratch = new Writer(64 * 1024);
 /**
@@ -64,7 +64,7 @@ export function encodeVec(f: Fcall, dialect: Dialect): Buffer[] {
     put64(b, start + 11, f.offset);
     put32(b, start + 19, data.length);
     w.pos = start + TWRITE_HEAD;
-    const head = view(b, start, start + TWRITE_HEAD);
+    const head = w.view(start, start + TWRITE_HEAD);
     return data.length > 0 ? [head, data] : [head];
   }
   if (f.type === RWRITE) {
@@ -74,7 +74,7 @@ export function encodeVec(f: Fcall, dialect: Dialect): Buffer[] {
     put16(b, start + 5, f.tag);
     put32(b, start + 7, f.count);
     w.pos = start + RWRITE_SIZE;
-    return [view(b, start, start + RWRITE_SIZE)];
+    return [w.view(start, start + RWRITE_SIZE)];
   }
   let payload: Buffer | undefined;
   try {
@@ -85,7 +85,7 @@ export function encodeVec(f: Fcall, dialect: Dialect): Buffer[] {
   }
   const len = w.pos - start;
   w.patch32(start, len + (payload ? payload.length : 0));
-  const head = view(w.buf, start, w.pos);
+  const head = w.view(start, w.pos);
   return payload && payload.length > 0 ? [head, payload] : [head];
 }
 

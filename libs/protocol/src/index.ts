@@ -172,6 +172,7 @@ export import get16 = fromWire.get16;
 export import get32 = fromWire.get32;
 export import malformed = fromWire.malformed;
 export import view = fromWire.view;
+export import viewAt = fromWire.viewAt;
 export import Framer = fromFramer.Framer;
 export import FrameError = fromFramer.FrameError;
 export import checkFrameSize = fromFramer.checkFrameSize;
