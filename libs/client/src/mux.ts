@@ -8,6 +8,7 @@
  * goes to the Conn as the caller's Buffer; a call can resolve with just the field its caller
  * wants (count, data, qid), so simple operations need no second promise.
  */
+import { Buffer } from 'node:buffer'; // not the global: in Node 20 that is a getter on globalThis, read on every use
 import {
   decode, encodeVec, Errno, MSG_NAMES, MsgType, NinepError, NOTAG, get16, get32,
   type Dialect, type Fcall,

@@ -3,6 +3,7 @@
  * Payloads (Twrite/Rread/Rreaddir data) are views into the frame on decode, and are left out of
  * the header on `encodeVec` so a transport can write them without copying.
  */
+import { Buffer } from 'node:buffer'; // not the global: in Node 20 that is a getter on globalThis, read on every use
 import { HEADER_SIZE, MSG_NAMES, MsgType } from './constants.js';
 import { readDir, writeDir } from './dir.js';
 import type { Dialect, Fcall, Qid } from './fcall.js';

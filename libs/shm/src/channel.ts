@@ -9,6 +9,7 @@
  * goes through bounds-checked views of the SharedArrayBuffer, so even a missed check cannot
  * reach outside the segment.
  */
+import { Buffer } from 'node:buffer'; // not the global: in Node 20 that is a getter on globalThis, read on every use
 import { FrameError, HEADER_SIZE, viewAt } from '@prose/protocol';
 import { DEFAULT_MAX_FRAME } from '@prose/transport';
 import { ShmError } from './errors.js';
@@ -69,6 +70,9 @@ export class Endpoint {
   private readonly rxAt: number;
   private readonly rxSlotsAt: number;
   private rxTail = 0;
+  /** The sleeping flags this side has set (armSleep) and not cleared. */
+  private armedRx = false;
+  private armedTx = false;
   private readonly held: Uint8Array;
   private frag: Buffer | null = null;
   private fragFilled = 0;
@@ -145,14 +149,18 @@ export class Endpoint {
   armSleep(rx: boolean, tx: boolean): boolean {
     if (rx) Atomics.store(this.w, wConsSleep(this.peer), 1);
     if (tx) Atomics.store(this.w, wProdSleep(this.side), 1);
+    this.armedRx = rx;
+    this.armedTx = tx;
     const busy = (rx && this.rxReady()) || (tx && this.txSpaceChanged()) || this.peerClosed();
     if (busy) this.disarmSleep();
     return !busy;
   }
 
+  /** Clears the flags `armSleep` set (only those: each store is a full barrier). */
   disarmSleep(): void {
-    Atomics.store(this.w, wConsSleep(this.peer), 0);
-    Atomics.store(this.w, wProdSleep(this.side), 0);
+    if (this.armedRx) Atomics.store(this.w, wConsSleep(this.peer), 0);
+    if (this.armedTx) Atomics.store(this.w, wProdSleep(this.side), 0);
+    this.armedRx = this.armedTx = false;
   }
 
   private txSpaceChanged(): boolean {

@@ -20,6 +20,8 @@
  * its event loop is held for up to `blockUs`. Only bounds longer than the kernel's tick pay
  * (see the README).
  */
+import { Buffer } from 'node:buffer'; // not the globals: in Node 20 these two are getters on globalThis, read on every use
+import { performance } from 'node:perf_hooks';
 import type { Conn, ConnHandler } from '@prose/transport';
 import type { Endpoint, RxSink } from './channel.js';
 import { ShmError } from './errors.js';

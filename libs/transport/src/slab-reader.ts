@@ -30,6 +30,7 @@
  * In keep mode, after a big frame the next read is short (PROBE_READ), so that little of a
  * following big frame lands in the slab to be copied out before its size is known.
  */
+import { Buffer } from 'node:buffer'; // not the global: in Node 20 that is a getter on globalThis, read on every use
 import { checkFrameSize, get16, get32, view, viewAt } from '@prose/protocol';
 import { bigBuffers } from './buffer-pool.js';
 import { DEFAULT_MAX_FRAME } from './conn.js';

@@ -18,11 +18,15 @@
  * cannot be done it delivers Node's 'data' chunks to a Framer (frames are then views of those
  * chunks, and never lent).
  */
+import { Buffer } from 'node:buffer'; // not the global: in Node 20 that is a getter on globalThis, read on every use
 import { Socket } from 'node:net';
 import { Framer } from '@prose/protocol';
 import { DEFAULT_MAX_FRAME, type Conn, type ConnHandler } from './conn.js';
 import { bigBuffers } from './buffer-pool.js';
 import { SlabReader } from './slab-reader.js';
+
+/** process.nextTick, read once: `process` is a getter on globalThis and a dictionary-mode object. */
+const nextTick = process.nextTick;
 
 /** A write batch up to this size is copied into one buffer; above it, parts go as one writev. */
 const COALESCE_MAX = 8 * 1024;
@@ -196,7 +200,7 @@ export class SocketConn implements Conn {
     }
     if (!this.flushDue) {
       this.flushDue = true;
-      if (!this.reading) process.nextTick(this.flushTick);
+      if (!this.reading) nextTick(this.flushTick);
     }
     const s = this.socket;
     return s.writableLength + this.outBytes < s.writableHighWaterMark;
