@@ -9,6 +9,7 @@
  */
 import { createInterface } from 'node:readline';
 import { spawnPinned } from './placement.js';
+import { logLine } from './stats.js';
 
 /** How long one client process may take before it is killed and the suite fails. */
 export const CLIENT_TIMEOUT_MS = 30 * 60_000;
@@ -64,7 +65,7 @@ export function runJsonProcess<T>(cpus: string | undefined, args: string[], log:
  */
 export function serveClientProcess<P, T>(flag: string, body: (plan: P, log: (line: string) => void) => Promise<T>): boolean {
   if (process.argv[2] !== flag) return false;
-  body(JSON.parse(process.argv[3]!) as P, (l) => process.stderr.write(l + '\n')).then(
+  body(JSON.parse(process.argv[3]!) as P, logLine).then(
     (r) => {
       process.stdout.write(JSON.stringify(r) + '\n');
       process.exit(0);

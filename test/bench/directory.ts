@@ -20,7 +20,7 @@ import { Namespace, type FailoverInfo } from '@prose/namespace';
 import { ORDWR } from '@prose/protocol';
 import { REPO_ROOT } from '../support/child.js';
 import { haveNatsServer, startNats } from '../support/nats.js';
-import { round, summarize, type Row } from './stats.js';
+import { logLine, round, summarize, type Row } from './stats.js';
 
 export const SHARED_FILE = path.join(REPO_ROOT, 'dist', 'test', 'directory', 'fixtures', 'shared-file.js');
 
@@ -166,7 +166,7 @@ export async function runDirectoryBench(o: DirectoryBenchOptions = {}): Promise<
 
 /** The suite entry for main.ts. */
 export async function directorySuite(a: { iterations?: number }): Promise<{ rows: Row[]; notes: string[] }> {
-  const { rows, gapsMs } = await runDirectoryBench({ lookups: a.iterations, log: (l) => process.stderr.write(l + '\n') });
+  const { rows, gapsMs } = await runDirectoryBench({ lookups: a.iterations, log: logLine });
   const p50 = rows.find((r) => r.mode === 'failover-gap')?.gap_p50_ms;
   return {
     rows,

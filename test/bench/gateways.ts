@@ -20,7 +20,7 @@ import { startNodePeer, startServiceProc, type Peer, type ServiceProc } from '..
 import { netDial, type NetConn } from '../support/net-dial.js';
 import { distBench } from './core.js';
 import { defaultPlacements, inPlacements, type Placement } from './placement.js';
-import { pairRows, round, summarize, table, type Row } from './stats.js';
+import { logLine, pairRows, round, summarize, table, type Row } from './stats.js';
 
 export const GATEWAY_CASES = ['direct', 'net-unix', 'net-tcp'] as const;
 export type GatewayCase = (typeof GATEWAY_CASES)[number];
@@ -362,7 +362,7 @@ export function gatewayRatios(rows: Row[], a: string, b: string): Array<{ placem
 
 /** The suite as `main.ts` runs it: rows plus the ratio notes. */
 export async function gatewaysSuite(a: { iterations?: number; placements?: Placement[] }): Promise<{ rows: Row[]; notes: string[] }> {
-  const rows = await runGateways({ iterations: a.iterations, placements: a.placements, log: (l) => process.stderr.write(l + '\n') });
+  const rows = await runGateways({ iterations: a.iterations, placements: a.placements, log: logLine });
   const notes: string[] = [];
   for (const x of ['net-unix', 'net-tcp']) {
     notes.push(`\n${x} / direct (ratio 1 = as fast as plain sockets; MB = 10^6 bytes):`);

@@ -13,7 +13,7 @@ import { directorySuite } from './directory.js';
 import { spawn } from 'node:child_process';
 import { promises as fsp } from 'node:fs';
 import { MESH_ENV, meshEnv } from '@prose/service';
-import { table, writeResults, type Row } from './stats.js';
+import { logLine, table, writeResults, type Row } from './stats.js';
 import { PLACEMENTS, cpuLatencyBoundUs, currentAffinity, type Placement } from './placement.js';
 
 interface SuiteArgs {
@@ -26,7 +26,7 @@ type Suite = (a: SuiteArgs) => Promise<{ rows: Row[]; notes: string[] }>;
 /** Every suite by name; each returns its rows and lines to print under its table. */
 const SUITES: Record<string, Suite> = {
   async core(a) {
-    const rows = await runCore({ iterations: a.iterations, placements: a.placements, log: (l) => process.stderr.write(l + '\n') });
+    const rows = await runCore({ iterations: a.iterations, placements: a.placements, log: logLine });
     const notes: string[] = [];
     for (const [x, y] of [['prose-tcp', 'diod-tcp'], ['prose-tcp', 'raw-tcp'], ['prose-unix', 'prose-tcp']] as const) {
       notes.push(`\n${x} / ${y} (p50 ratio < 1 and ops ratio > 1 mean ${x} is faster):`);
@@ -41,7 +41,7 @@ const SUITES: Record<string, Suite> = {
 };
 
 SUITES.channel = async (a) => {
-  const log = (l: string) => process.stderr.write(l + '\n');
+  const log = logLine;
   const rows = await notifyTargetsAcrossProcesses(await runChannelBench({ iterations: a.iterations, log }), { iterations: a.iterations, log });
   await fsp.mkdir('bench-results', { recursive: true });
   await fsp.writeFile('bench-results/channel.svg', latencySvg(rows));

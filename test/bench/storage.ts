@@ -37,7 +37,7 @@ import { runClientProcess, serveClientProcess } from './client-process.js';
 import { distBench } from './core.js';
 import { formatLayout, layoutOf } from './layout.js';
 import { defaultPlacements, inPlacements, type Placement } from './placement.js';
-import { round, summarize, type Row } from './stats.js';
+import { logLine, round, summarize, type Row } from './stats.js';
 
 export const STORAGE_CASES = ['prose-storage', 'diod'] as const;
 export type StorageCase = (typeof STORAGE_CASES)[number];
@@ -401,7 +401,7 @@ export function storageRatios(rows: Row[]): Array<{ placement: string; mode: str
 
 /** The `storage` entry of bench/main.ts: the full-size run, its table notes with the ratios. */
 export async function storageSuite(a: { placements?: Placement[] }): Promise<{ rows: Row[]; notes: string[] }> {
-  const rows = await runStorage({ placements: a.placements, log: (l) => process.stderr.write(l + '\n') });
+  const rows = await runStorage({ placements: a.placements, log: logLine });
   const rounds = rows[0]?.rounds ?? 0;
   const notes = [
     '',
