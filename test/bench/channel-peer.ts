@@ -1,15 +1,18 @@
 /**
  * Peers of suite `channel`.
- * - As a process (`node channel-peer.js <addr>…`): a 9P server with the null file, listening on
- *   every dial string given (`shm!/path`, `unix!/path`, `tcp!127.0.0.1!0`); prints
+ * - As a process (`node channel-peer.js [--echo] <addr>…`): a 9P server with the null file,
+ *   listening on every dial string given (`shm!/path`, `unix!/path`, `tcp!127.0.0.1!0`); prints
  *   `listening <addr>` for each. On shm each channel waits in the mode its dialer asks for.
+ *   With `--echo` its shm channels answer every frame with an Rwrite and no 9P server (`echo`).
  * - As a worker thread (workerData.role): 'server' serves the null file over shm between
- *   threads and posts a connect port; 'raw-spin' / 'raw-wait' answer the SAB ping-pong floor,
- *   'raw-loop' the same exchange woken through its event loop by an eventfd doorbell.
+ *   threads and posts a connect port, 'echo' the same with `echo`; 'raw-spin' / 'raw-wait'
+ *   answer the SAB ping-pong floor, 'raw-loop' the same exchange woken through its event loop
+ *   by an eventfd doorbell.
  */
 import { isMainThread, parentPort, workerData } from 'node:worker_threads';
+import { MsgType, encodeVec, get16 } from '@prose/protocol';
 import { Server, silentLogger } from '@prose/server';
-import { Doorbell, listenShm, listenShmThreads, type DoorbellFds } from '@prose/shm';
+import { Doorbell, listenShm, listenShmThreads, type DoorbellFds, type ShmConn } from '@prose/shm';
 import { nullTree } from './null-server.js';
 
 /** The SAB ping-pong floor: word 0 = request seq, word 16 = reply seq, word 32 = length; data at 4096. */
@@ -50,11 +53,23 @@ function rawLoopResponder(sab: SharedArrayBuffer, fds: DoorbellFds): void {
   });
 }
 
+/**
+ * The transport alone (cases shm-*-echo): every frame a Conn receives is answered with the
+ * Rwrite a null file's server would send, encoded by the codec, without a 9P server (no
+ * decode, no fid or tag tables, no dispatch).
+ */
+export function echo(c: ShmConn): void {
+  c.start({
+    frame: (f) => { c.send(encodeVec({ type: MsgType.Rwrite, tag: get16(f, 5), count: f.length - 23 }, '9P2000.L')); },
+    close: () => {},
+  });
+}
+
 if (!isMainThread && workerData?.role) {
   const role = workerData.role as string;
-  if (role === 'server') {
+  if (role === 'server' || role === 'echo') {
     const server = new Server(nullTree(), { logger: silentLogger, maxMsize: workerData.msize });
-    const l = listenShmThreads((c) => server.serve(c), workerData.layout ?? {});
+    const l = listenShmThreads(role === 'echo' ? echo : (c) => server.serve(c), workerData.layout ?? {});
     const port = l.connectPort();
     parentPort!.postMessage({ port }, [port]);
   } else if (role === 'raw-loop') {
@@ -65,10 +80,12 @@ if (!isMainThread && workerData?.role) {
 } else if (require.main === module) {
   (async () => {
     const server = new Server(nullTree(), { logger: silentLogger, maxMsize: Number(process.env.PROSE_BENCH_MSIZE) || undefined });
-    for (const a of process.argv.slice(2)) {
+    const args = process.argv.slice(2);
+    const echoing = args[0] === '--echo';
+    for (const a of echoing ? args.slice(1) : args) {
       if (a.startsWith('shm!')) {
         const layout = JSON.parse(process.env.PROSE_BENCH_LAYOUT || '{}');
-        const l = await listenShm(a, (c) => server.serve(c), layout);
+        const l = await listenShm(a, echoing ? echo : (c) => server.serve(c), layout);
         process.stdout.write(`listening ${l.addr}\n`);
       } else {
         const l = await server.listen(a);

@@ -13,7 +13,8 @@ jest.setTimeout(60000);
 
 test('suite channel runs every case and writes its rows and plot', async () => {
   const rows = await runChannelBench({ iterations: 30, warmup: 5, payloads: [64, 65536], placements: ['diff-cpu'], idleMs: 100, idleSettleMs: 100 });
-  const cases = CHANNEL_CASES.filter((c) => !(c.startsWith('shm-proc') || c === 'raw-loop-wait') || haveAddon());
+  // (the echo floors run on one CPU only: they are the notify targets' floors)
+  const cases = CHANNEL_CASES.filter((c) => (!(c.startsWith('shm-proc') || c === 'raw-loop-wait') || haveAddon()) && !c.endsWith('-echo'));
   expect(new Set(rows.map((r) => r.case))).toEqual(new Set(cases));
   for (const r of rows) {
     expect(r.p50_us).toBeGreaterThan(0);
@@ -56,6 +57,21 @@ test('suite channel runs every case and writes its rows and plot', async () => {
   } finally {
     await fsp.rm(dir, { recursive: true, force: true });
   }
+});
+
+test('the echo floors: the rings alone, serial on one CPU, and the split they give in the targets', async () => {
+  const cases = ['shm-thread-notify', 'shm-thread-echo', 'raw-loop-wait', 'raw-sab-wait', 'shm-proc-notify', 'shm-proc-echo'] as const;
+  const rows = await runChannelBench({ cases: cases.filter((c) => !(c.startsWith('shm-proc') || c === 'raw-loop-wait') || haveAddon()), iterations: 30, warmup: 5, payloads: [64, 65536], placements: ['same-cpu', 'diff-cpu'], idle: false });
+  const echo = rows.filter((r) => r.case.endsWith('-echo'));
+  expect(echo.length).toBe(haveAddon() ? 4 : 2);
+  for (const r of echo) {
+    expect([r.mode, r.placement, r.effective_mode]).toEqual(['serial', 'same-cpu', 'notify']);
+    expect(r.p50_us).toBeGreaterThan(0);
+  }
+  const lines = channelTargets(rows);
+  expect(lines).toContainEqual(expect.stringMatching(/^shm-thread-echo \/ raw-sab-wait 64 B same-cpu \(the rings alone, no 9P\): .* = ×[\d.]+$/));
+  expect(lines).toContainEqual(expect.stringMatching(/^shm-thread-notify − shm-thread-echo 64 B same-cpu \(9P client and server\): -?[\d.]+ µs$/));
+  if (haveAddon()) expect(lines).toContainEqual(expect.stringMatching(/^shm-proc-echo − raw-loop-wait 64 B same-cpu \(the rings, both ends\): -?[\d.]+ µs$/));
 });
 
 test('the notify targets are taken over fresh driver processes: a median of each row with its spread, other rows untouched', async () => {

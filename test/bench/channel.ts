@@ -34,7 +34,10 @@
  * their event loops free (the issue asks for it); 'raw-loop-wait' shows what that costs by
  * itself (on one CPU here: 3.9–4.4 µs against raw-sab-wait's 3.8–4.2), so what a notify case
  * adds to it is 9P and the rings. The client of a '-block' case holds its loop up to 5 ms per
- * request instead; see the shm README.
+ * request instead; see the shm README. The rings alone: 'shm-thread-echo' and 'shm-proc-echo'
+ * send the same Twrite frames (encoded by the codec) over notify-mode ShmConns to a peer that
+ * answers each with an Rwrite and has no 9P server (channel-peer's `echo`): what a notify case
+ * adds to them is the client and the server. They run serial, on one CPU, with no idle window.
  *
  * Idle CPU (`idle_cpu_pct`, the issue's "idle CPU in notify/adaptive < 1% of a core"): not
  * measured in the driver, which has just run thousands of round trips and spends the next
@@ -67,7 +70,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { Client, type Fid } from '@prose/client';
-import { L_O_WRONLY } from '@prose/protocol';
+import { L_O_WRONLY, MsgType, encodeVec } from '@prose/protocol';
 import type { Conn } from '@prose/transport';
 import { Doorbell, dialShm, dialShmThread, doorbellPair, haveAddon, type ShmConn, type ShmMode } from '@prose/shm';
 import type { ChildProcess } from 'node:child_process';
@@ -76,11 +79,11 @@ import { distBench, measure } from './core.js';
 import { RAW } from './channel-peer.js';
 import { allCpus, haveTaskset, pinSelf, spawnPinned } from './placement.js';
 import { runJsonProcess } from './client-process.js';
-import { median, processCpuNs, round, sizeLabel, summarize, table, writeResults, type Row } from './stats.js';
+import { logLine, median, processCpuNs, round, sizeLabel, summarize, table, writeResults, type Row } from './stats.js';
 
 export const CHANNEL_CASES = [
   'shm-thread-poll', 'shm-thread-notify', 'shm-thread-notify-block', 'shm-proc-poll', 'shm-proc-notify', 'shm-proc-notify-block',
-  'shm-proc-adaptive', 'unix', 'tcp', 'raw-sab-spin', 'raw-sab-wait', 'raw-loop-wait',
+  'shm-proc-adaptive', 'unix', 'tcp', 'raw-sab-spin', 'raw-sab-wait', 'raw-loop-wait', 'shm-thread-echo', 'shm-proc-echo',
 ] as const;
 export type ChannelCase = (typeof CHANNEL_CASES)[number];
 export type ChannelPlacement = 'same-cpu' | 'diff-cpu' | 'unpinned';
@@ -159,6 +162,31 @@ async function nineOver(conn: Conn | string, mode: string): Promise<Target> {
   };
 }
 
+/** The transport alone: Twrite frames out, the echo peer's Rwrite back, no 9P client or server. */
+function echoOver(conn: ShmConn): Target {
+  let replied: (() => void) | undefined;
+  conn.start({
+    frame: () => {
+      const r = replied;
+      replied = undefined;
+      r?.();
+    },
+    close: () => {},
+  });
+  return {
+    roundTrip: (data) => new Promise<void>((resolve) => {
+      replied = resolve;
+      conn.send(encodeVec({ type: MsgType.Twrite, tag: 1, fid: 1, offset: 0, data }, '9P2000.L'));
+    }),
+    stats: () => ({ ...conn.stats }),
+    maxPayload: BENCH_LAYOUT.slotSize - 4096,
+    effectiveMode: conn.mode,
+    close: () => conn.close(),
+  };
+}
+
+const isEcho = (c: ChannelCase) => c.endsWith('-echo');
+
 /** Mean payload copies per frame the client sent, from two snapshots of its shm counters. */
 function shmCopies(a: Readonly<ShmConn['stats']>, b: Readonly<ShmConn['stats']>): number {
   const ring = b.txRing - a.txRing, slot = b.txSlotCopy - a.txSlotCopy, zc = b.txSlotZeroCopy - a.txSlotZeroCopy, frag = b.txFragmented - a.txFragmented;
@@ -184,20 +212,21 @@ export const BENCH_BLOCK_US = 5000;
 
 /** The dial options of an shm case: its mode, and the bounded blocking wait for the '-block' variants. */
 function shmDialOpts(c: ChannelCase): { mode: ShmMode; blockUs?: number } {
+  if (isEcho(c)) return { mode: 'notify' };
   const block = c.endsWith('-block');
   const mode = c.replace(/^shm-(proc|thread)-/, '').replace(/-block$/, '') as ShmMode;
   return block ? { mode, blockUs: BENCH_BLOCK_US } : { mode };
 }
 
 async function startShmThread(c: ChannelCase): Promise<Running> {
-  const w = new Worker(path.join(distBench(), 'channel-peer.js'), { workerData: { role: 'server', layout: BENCH_LAYOUT } });
+  const w = new Worker(path.join(distBench(), 'channel-peer.js'), { workerData: { role: isEcho(c) ? 'echo' : 'server', layout: BENCH_LAYOUT } });
   const { port } = await new Promise<{ port: import('node:worker_threads').MessagePort }>((resolve, reject) => {
     w.once('message', resolve);
     w.once('error', reject);
   });
   try {
     const conn: ShmConn = await dialShmThread(port, { ...shmDialOpts(c), ...BENCH_LAYOUT });
-    const target = await nineOver(conn, conn.mode);
+    const target = isEcho(c) ? echoOver(conn) : await nineOver(conn, conn.mode);
     return { target, pids: [], stop: async () => { target.close(); await w.terminate(); } };
   } catch (e) {
     await w.terminate();
@@ -205,15 +234,10 @@ async function startShmThread(c: ChannelCase): Promise<Running> {
   }
 }
 
-async function startProcServer(cpus: string | undefined, addrs: string[]): Promise<{ peer: Peer; addrs: string[] }> {
-  const proc = await startNodePeerEnv(cpus, addrs);
-  return proc;
-}
-
-/** startNodePeer with the layout in the environment; collects every `listening` line. */
-async function startNodePeerEnv(cpus: string | undefined, addrs: string[]): Promise<{ peer: Peer; addrs: string[] }> {
+/** channel-peer.js listening on `addrs` (echoing with `echo`), with the layout in the environment; collects every `listening` line. */
+async function startProcServer(cpus: string | undefined, addrs: string[], echo = false): Promise<{ peer: Peer; addrs: string[] }> {
   process.env.PROSE_BENCH_LAYOUT = JSON.stringify(BENCH_LAYOUT);
-  const peer = await startNodePeer(cpus, path.join(distBench(), 'channel-peer.js'), addrs);
+  const peer = await startNodePeer(cpus, path.join(distBench(), 'channel-peer.js'), echo ? ['--echo', ...addrs] : addrs);
   // startNodePeer resolves on the first line; the others follow at once
   const got = [peer.addr];
   await new Promise<void>((resolve) => {
@@ -236,13 +260,13 @@ async function startCase(c: ChannelCase, placement: ChannelPlacement, dir: strin
   const { server } = cpusOf(placement);
   if (c.startsWith('shm-thread')) return startShmThread(c);
   const addr = c.startsWith('shm-proc') ? `shm!${path.join(dir, 'ctl.sock')}` : c === 'unix' ? `unix!${path.join(dir, 'null.sock')}` : 'tcp!127.0.0.1!0';
-  const { peer, addrs } = await startProcServer(server, [addr]);
+  const { peer, addrs } = await startProcServer(server, [addr], isEcho(c));
   const pid = peer.proc.pid!;
   try {
     let target: Target;
     if (c.startsWith('shm-proc')) {
       const conn = await dialShm(addrs[0]!, { ...shmDialOpts(c), ...BENCH_LAYOUT });
-      target = await nineOver(conn, conn.mode);
+      target = isEcho(c) ? echoOver(conn) : await nineOver(conn, conn.mode);
     } else {
       target = await nineOver(addrs[0]!, '-');
     }
@@ -444,13 +468,14 @@ export async function runChannelBench(opts: ChannelOptions = {}): Promise<Row[]>
       for (const c of cases) {
         const placement: ChannelPlacement = isThreadCase(c) && placement0 === 'diff-cpu' ? 'unpinned' : placement0;
         if (c === 'raw-sab-spin' && placement === 'same-cpu') continue; // a spin on a shared CPU costs a scheduler slice per message
+        if (isEcho(c) && placement !== 'same-cpu') continue; // floors of the notify targets, which are on one CPU
         if (haveTaskset()) pinSelf(cpusOf(placement).driver);
         const run = c === 'raw-sab-spin' || c === 'raw-sab-wait' || c === 'raw-loop-wait' ? await startRaw(c, Math.max(...payloads)) : await startCase(c, placement, dir);
         const t = run.target;
         const caseRows: Row[] = [];
         try {
-          const modes: Array<[string, number]> = c.startsWith('raw-') || opts.serialOnly ? [['serial', 1]] : [['serial', 1], [`pipelined${depth}`, depth]];
-          if (t.writeInPlace && !opts.serialOnly) modes.push(['serial-inplace', 1]);
+          const modes: Array<[string, number]> = c.startsWith('raw-') || isEcho(c) || opts.serialOnly ? [['serial', 1]] : [['serial', 1], [`pipelined${depth}`, depth]];
+          if (t.writeInPlace && !opts.serialOnly && !isEcho(c)) modes.push(['serial-inplace', 1]);
           // JIT warm-up of both ends before the first row (the raw floors have next to no code to
           // warm), so that row measures the steady state like the rest.
           await measure(t, Buffer.alloc(Math.min(payloads[0]!, t.maxPayload)), 4 * warmup, 1);
@@ -477,7 +502,7 @@ export async function runChannelBench(opts: ChannelOptions = {}): Promise<Row[]>
         } finally {
           await run.stop();
         }
-        if (!c.startsWith('raw-') && opts.idle !== false) {
+        if (!c.startsWith('raw-') && !isEcho(c) && opts.idle !== false) {
           // idle: fresh server and client peers, not this driver with the garbage of the load
           // behind it (see the comment at the top)
           const idle = await measureIdle(c, placement, dir, idleMs, idleSettleMs);
@@ -549,7 +574,9 @@ export function latencySvg(rows: Row[], title = 'channel: Twrite p50 latency vs 
 }
 
 /** The rows of the notify targets: serial 64 B Twrites on one CPU, and their floors. */
-export const NOTIFY_TARGET_CASES = ['shm-thread-notify', 'shm-proc-notify', 'shm-thread-notify-block', 'shm-proc-notify-block', 'raw-sab-wait', 'raw-loop-wait'] as const;
+export const NOTIFY_TARGET_CASES = [
+  'shm-thread-notify', 'shm-proc-notify', 'shm-thread-notify-block', 'shm-proc-notify-block', 'raw-sab-wait', 'raw-loop-wait', 'shm-thread-echo', 'shm-proc-echo',
+] as const;
 const isNotifyTargetRow = (r: Row) =>
   (NOTIFY_TARGET_CASES as readonly string[]).includes(r.case) && r.mode === 'serial' && r.placement === 'same-cpu' && r.payload === 64;
 
@@ -608,9 +635,12 @@ export function channelTargets(rows: Row[]): string[] {
   // What the event loop costs and what 9P over the rings costs, apart (no target: the split).
   const loop = get('raw-loop-wait', 'same-cpu', 64), wait = get('raw-sab-wait', 'same-cpu', 64);
   if (loop && wait) out.push(`raw-loop-wait / raw-sab-wait 64 B same-cpu (the event loop's wake-up path): ${loop.p50_us} / ${wait.p50_us} µs = ×${round(loop.p50_us / wait.p50_us, 2)}`);
-  for (const c of ['shm-thread-notify', 'shm-proc-notify']) {
-    const a = get(c, 'same-cpu', 64);
-    if (a && loop) out.push(`${c} − raw-loop-wait 64 B same-cpu (9P and the rings, both ends): ${round(a.p50_us - loop.p50_us, 1)} µs`);
+  for (const k of ['thread', 'proc']) {
+    const a = get(`shm-${k}-notify`, 'same-cpu', 64), e = get(`shm-${k}-echo`, 'same-cpu', 64);
+    if (e && wait) out.push(`shm-${k}-echo / raw-sab-wait 64 B same-cpu (the rings alone, no 9P): ${e.p50_us} / ${wait.p50_us} µs = ×${round(e.p50_us / wait.p50_us, 2)}`);
+    if (e && loop) out.push(`shm-${k}-echo − raw-loop-wait 64 B same-cpu (the rings, both ends): ${round(e.p50_us - loop.p50_us, 1)} µs`);
+    if (a && e) out.push(`shm-${k}-notify − shm-${k}-echo 64 B same-cpu (9P client and server): ${round(a.p50_us - e.p50_us, 1)} µs`);
+    else if (a && loop) out.push(`shm-${k}-notify − raw-loop-wait 64 B same-cpu (9P and the rings, both ends): ${round(a.p50_us - loop.p50_us, 1)} µs`);
   }
   ratio(get('unix', 'diff-cpu', 64), get('shm-proc-poll', 'diff-cpu', 64), 'unix / shm-proc-poll 64 B diff-cpu', '≥ 5');
   for (const size of [...new Set(rows.map((r) => r.payload))].sort((a, b) => a - b)) {
@@ -646,7 +676,7 @@ function meets(v: number, limit: string): boolean {
 
 /** CLI: runs the suite, prints the table and the targets, writes bench-results/channel.{json,svg}. */
 export async function channelMain(argv: string[]): Promise<void> {
-  const opts: ChannelOptions = { log: (l) => process.stderr.write(l + '\n') };
+  const opts: ChannelOptions = { log: logLine };
   let procs: number | undefined;
   let rowsJson = false;
   for (let i = 0; i < argv.length; i++) {
