@@ -10,7 +10,7 @@
  */
 import { Buffer } from 'node:buffer'; // not the global: in Node 20 that is a getter on globalThis, read on every use
 import {
-  decode, encodeVec, Errno, MSG_NAMES, MsgType, NinepError, NOTAG, get16, get32,
+  decode, encodeVec, Errno, MSG_NAMES, MsgType, NinepError, NOTAG, get16, get32, put16,
   type Dialect, type Fcall,
 } from '@prose/protocol';
 import type { Conn, ConnHandler } from '@prose/transport';
@@ -239,7 +239,7 @@ export class Mux implements ConnHandler {
   frameRef(frame: Buffer, release: () => void): void {
     const type = frame[4];
     if (type === MsgType.Rread || type === MsgType.Rreaddir) {
-      const c = this.slots[frame.readUInt16LE(5)];
+      const c = this.slots[get16(frame, 5)];
       if (type !== MsgType.Rread || c === undefined || c.ret !== Ret.DataRef || c.settled) {
         // (at the frame's address mod 8: a copy out of shared memory is 4x slower unaligned)
         const phase = frame.byteOffset & 7;
@@ -331,7 +331,7 @@ export class Mux implements ConnHandler {
     c.tag = tag;
     this.slots[tag] = c;
     this.inFlight++;
-    parts[0]!.writeUInt16LE(tag, 5);
+    put16(parts[0]!, 5, tag); // (the head is a view: element stores, not a method looked up through its prototype)
     this.conn.send(parts);
   }
 

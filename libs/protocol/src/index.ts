@@ -170,6 +170,7 @@ export import Reader = fromWire.Reader;
 export import Writer = fromWire.Writer;
 export import get16 = fromWire.get16;
 export import get32 = fromWire.get32;
+export import put16 = fromWire.put16;
 export import malformed = fromWire.malformed;
 export import view = fromWire.view;
 export import viewAt = fromWire.viewAt;

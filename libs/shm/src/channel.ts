@@ -10,7 +10,7 @@
  * reach outside the segment.
  */
 import { Buffer } from 'node:buffer'; // not the global: in Node 20 that is a getter on globalThis, read on every use
-import { FrameError, HEADER_SIZE, viewAt } from '@prose/protocol';
+import { FrameError, HEADER_SIZE, get32, viewAt } from '@prose/protocol';
 import { DEFAULT_MAX_FRAME } from '@prose/transport';
 import { ShmError } from './errors.js';
 import {
@@ -203,7 +203,8 @@ export class Endpoint {
     let total = 0;
     for (let k = 0; k < parts.length; k++) total += parts[k]!.length;
     const last = parts[parts.length - 1];
-    const reserved = last !== undefined && last.buffer === this.sab && this.reservations.has(last.byteOffset);
+    // (`.buffer` is a call into V8's runtime: asked only when something is reserved)
+    const reserved = last !== undefined && this.reservations.size > 0 && last.buffer === this.sab && this.reservations.has(last.byteOffset);
     if (!reserved && total < SLOT_MIN && this.pending.length === 0 && this.writeRecord(parts, total, payloadLead(parts, total))) {
       this.publish(); // the common small frame: straight into the ring, nothing queued
       return true;
@@ -402,7 +403,7 @@ export class Endpoint {
           const flen = len - skip;
           this.checkSize(flen);
           const out = copyOut(this.sab, this.rxAt + body + skip, flen);
-          if (out.readUInt32LE(0) !== flen) throw this.corrupt(`frame size field ${out.readUInt32LE(0)} in a record of ${flen}`);
+          if (get32(out, 0) !== flen) throw this.corrupt(`frame size field ${get32(out, 0)} in a record of ${flen}`);
           this.stats.rxCopied++;
           this.advance(rec);
           sink.deliver(out, undefined);
@@ -460,14 +461,14 @@ export class Endpoint {
           delivered++;
           if (sink.zeroCopy) {
             const view = this.rxSlots.subarray(at, at + flen);
-            if (view.readUInt32LE(0) !== flen) throw this.corrupt(`frame size field ${view.readUInt32LE(0)} in slot frame of ${flen}`);
+            if (get32(view, 0) !== flen) throw this.corrupt(`frame size field ${get32(view, 0)} in slot frame of ${flen}`);
             this.held[slot] = 1;
             this.stats.rxViews++;
             sink.deliver(view, this.releaser(slot));
           } else {
             const out = copyOut(this.sab, this.rxSlotsAt + at, flen);
             this.releaseSlot(slot);
-            if (out.readUInt32LE(0) !== flen) throw this.corrupt(`frame size field ${out.readUInt32LE(0)} in slot frame of ${flen}`);
+            if (get32(out, 0) !== flen) throw this.corrupt(`frame size field ${get32(out, 0)} in slot frame of ${flen}`);
             this.stats.rxCopied++;
             sink.deliver(out, undefined);
           }
@@ -539,8 +540,10 @@ function payloadLead(parts: readonly Buffer[], total: number): number {
  */
 function copyOut(sab: SharedArrayBuffer, at: number, n: number): Buffer {
   const phase = at & 7;
-  const out = n < CARVE_MAX ? carve(n, phase) : phase === 0 ? Buffer.allocUnsafe(n) : Buffer.allocUnsafe(n + 8).subarray(phase, phase + n);
-  out.set(new Uint8Array(sab, at, n)); // Buffer#copy's checks and wrappers cost more than the copy of a small frame
+  const src = new Uint8Array(sab, at, n);
+  if (n < CARVE_MAX) return carve(src, phase);
+  const out = phase === 0 ? Buffer.allocUnsafe(n) : Buffer.allocUnsafe(n + 8).subarray(phase, phase + n);
+  out.set(src); // Buffer#copy's checks and wrappers cost more than the copy of a small frame
   return out;
 }
 
@@ -552,21 +555,31 @@ function copyOut(sab: SharedArrayBuffer, at: number, n: number): Buffer {
 const CARVE_CHUNK = 8192;
 const CARVE_MAX = 1024;
 let carveAb = new ArrayBuffer(CARVE_CHUNK);
+let carveU8 = new Uint8Array(carveAb);
 let carvePos = 0;
+/**
+ * TypedArray#set, called as a function: looked up as a method (`carveU8.set`, `this.tx.set`)
+ * it was a generic property load in V8's optimized receive and send code (--print-opt-code),
+ * on every frame.
+ */
+const u8Set = Uint8Array.prototype.set;
 
-function carve(n: number, phase: number): Buffer {
+function carve(src: Uint8Array, phase: number): Buffer {
+  const n = src.length;
   let at = carvePos + phase;
   if (at + n > CARVE_CHUNK) {
     carveAb = new ArrayBuffer(CARVE_CHUNK);
+    carveU8 = new Uint8Array(carveAb);
     at = phase;
   }
+  u8Set.call(carveU8, src, at);
   carvePos = (at + n + 7) & ~7;
   return viewAt(carveAb, at, n);
 }
 
 /** Copies `src` into `dst` at `at` (the caller checked that it fits); returns the position after it. */
 function put(src: Buffer, dst: Buffer, at: number): number {
-  dst.set(src, at);
+  u8Set.call(dst, src, at);
   return at + src.length;
 }
 
