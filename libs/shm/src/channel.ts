@@ -10,8 +10,8 @@
  * reach outside the segment.
  */
 import { Buffer } from 'node:buffer'; // not the global: in Node 20 that is a getter on globalThis, read on every use
-import { FrameError, HEADER_SIZE, get32, viewAt } from '@prose/protocol';
-import { DEFAULT_MAX_FRAME } from '@prose/transport';
+import { FrameError, HEADER_SIZE, get32 } from '@prose/protocol';
+import { DEFAULT_MAX_FRAME, copyFrame, u8Set } from '@prose/transport';
 import { ShmError } from './errors.js';
 import {
   HEADROOM, REC_FRAG_FIRST, REC_FRAG_MORE, REC_FRAME, REC_HDR, REC_PAD, REC_SLOT, align8, ringOffset, slotsOffset,
@@ -66,7 +66,7 @@ export class Endpoint {
   private readonly rx: Buffer;
   private readonly rx32: Uint32Array;
   private readonly rxSlots: Buffer;
-  /** Where rx and rxSlots begin in the segment (copyOut takes the segment and an offset). */
+  /** Where rx and rxSlots begin in the segment (copyFrame takes the segment and an offset). */
   private readonly rxAt: number;
   private readonly rxSlotsAt: number;
   private rxTail = 0;
@@ -402,7 +402,7 @@ export class Endpoint {
           if (skip > len) throw this.corrupt(`frame skip ${skip} > record length ${len}`);
           const flen = len - skip;
           this.checkSize(flen);
-          const out = copyOut(this.sab, this.rxAt + body + skip, flen);
+          const out = copyFrame(this.sab, this.rxAt + body + skip, flen);
           if (get32(out, 0) !== flen) throw this.corrupt(`frame size field ${get32(out, 0)} in a record of ${flen}`);
           this.stats.rxCopied++;
           this.advance(rec);
@@ -466,7 +466,7 @@ export class Endpoint {
             this.stats.rxViews++;
             sink.deliver(view, this.releaser(slot));
           } else {
-            const out = copyOut(this.sab, this.rxSlotsAt + at, flen);
+            const out = copyFrame(this.sab, this.rxSlotsAt + at, flen);
             this.releaseSlot(slot);
             if (get32(out, 0) !== flen) throw this.corrupt(`frame size field ${get32(out, 0)} in slot frame of ${flen}`);
             this.stats.rxCopied++;
@@ -531,50 +531,6 @@ function payloadLead(parts: readonly Buffer[], total: number): number {
   const last = parts[n - 1]!;
   const hdr = total - last.length;
   return hdr > HEADROOM ? 0 : ((last.byteOffset & 7) - hdr) & 7;
-}
-
-/**
- * A private copy of the `n` bytes at `at` in the segment, at the same address mod 8 (see
- * payloadLead). It takes the segment itself, not a Buffer over it: a view's `.buffer` is a
- * call into V8's C++ runtime (18 ns). Small frames are cut from chunks of our own.
- */
-function copyOut(sab: SharedArrayBuffer, at: number, n: number): Buffer {
-  const phase = at & 7;
-  const src = new Uint8Array(sab, at, n);
-  if (n < CARVE_MAX) return carve(src, phase);
-  const out = phase === 0 ? Buffer.allocUnsafe(n) : Buffer.allocUnsafe(n + 8).subarray(phase, phase + n);
-  out.set(src); // Buffer#copy's checks and wrappers cost more than the copy of a small frame
-  return out;
-}
-
-/**
- * Copies of frames below CARVE_MAX bytes are cut from chunks of CARVE_CHUNK bytes (at `phase`
- * past an 8-byte boundary), as Buffer.allocUnsafe cuts small buffers from its pool, at half its
- * cost (16 against 30 ns a frame). A chunk lives as long as any frame cut from it.
- */
-const CARVE_CHUNK = 8192;
-const CARVE_MAX = 1024;
-let carveAb = new ArrayBuffer(CARVE_CHUNK);
-let carveU8 = new Uint8Array(carveAb);
-let carvePos = 0;
-/**
- * TypedArray#set, called as a function: looked up as a method (`carveU8.set`, `this.tx.set`)
- * it was a generic property load in V8's optimized receive and send code (--print-opt-code),
- * on every frame.
- */
-const u8Set = Uint8Array.prototype.set;
-
-function carve(src: Uint8Array, phase: number): Buffer {
-  const n = src.length;
-  let at = carvePos + phase;
-  if (at + n > CARVE_CHUNK) {
-    carveAb = new ArrayBuffer(CARVE_CHUNK);
-    carveU8 = new Uint8Array(carveAb);
-    at = phase;
-  }
-  u8Set.call(carveU8, src, at);
-  carvePos = (at + n + 7) & ~7;
-  return viewAt(carveAb, at, n);
 }
 
 /** Copies `src` into `dst` at `at` (the caller checked that it fits); returns the position after it. */

@@ -7,6 +7,7 @@ import * as fromDialstring from './dialstring.js';
 import * as fromNet from './net.js';
 import * as fromSocketConn from './socket-conn.js';
 import * as fromPair from './pair.js';
+import * as fromFrameCopy from './frame-copy.js';
 
 // Values as `export import` (data properties; why: @prose/protocol's index).
 export import DEFAULT_MAX_FRAME = fromConn.DEFAULT_MAX_FRAME;
@@ -20,3 +21,5 @@ export import registerNetwork = fromNet.registerNetwork;
 export type { Network, DialOptions, ListenOptions } from './net.js';
 export import SocketConn = fromSocketConn.SocketConn;
 export import connPair = fromPair.connPair;
+export import copyFrame = fromFrameCopy.copyFrame;
+export import u8Set = fromFrameCopy.u8Set;

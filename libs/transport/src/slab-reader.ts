@@ -34,6 +34,7 @@ import { Buffer } from 'node:buffer'; // not the global: in Node 20 that is a ge
 import { checkFrameSize, get16, get32, view, viewAt } from '@prose/protocol';
 import { bigBuffers } from './buffer-pool.js';
 import { DEFAULT_MAX_FRAME } from './conn.js';
+import { copyFrame } from './frame-copy.js';
 
 /** Least room left for one read in a receive slab. */
 const MIN_READ = 16 * 1024;
@@ -155,9 +156,7 @@ export class SlabReader {
       this.rpos = p + size;
       if (lend === undefined) onFrame(viewAt(this.ab, this.base + p, size));
       else if (size < LEND_MIN || (this.lendIf !== undefined && !this.lendIf(buf[p + 4]!, get16(buf, p + 5)))) {
-        const own = Buffer.allocUnsafe(size);
-        buf.copy(own, 0, p, p + size);
-        onFrame(own);
+        onFrame(copyFrame(this.ab, this.base + p, size));
       } else {
         slab!.lent++;
         lend(viewAt(this.ab, this.base + p, size), releaseOnce(() => this.unlend(slab!)));
