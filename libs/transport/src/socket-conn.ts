@@ -23,6 +23,7 @@ import { Socket } from 'node:net';
 import { Framer } from '@prose/protocol';
 import { DEFAULT_MAX_FRAME, type Conn, type ConnHandler } from './conn.js';
 import { bigBuffers } from './buffer-pool.js';
+import { u8Set } from './frame-copy.js';
 import { SlabReader } from './slab-reader.js';
 
 /** process.nextTick, read once: `process` is a getter on globalThis and a dictionary-mode object. */
@@ -336,7 +337,7 @@ export class SocketConn implements Conn {
       let off = 0;
       for (let i = 0; i < n; i++) {
         const part = out[i]!;
-        b.set(part, off);
+        u8Set.call(b, part, off);
         off += part.length;
       }
       s.write(b);
