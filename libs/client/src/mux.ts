@@ -8,12 +8,11 @@
  * goes to the Conn as the caller's Buffer; a call can resolve with just the field its caller
  * wants (count, data, qid), so simple operations need no second promise.
  */
-import { Buffer } from 'node:buffer'; // not the global: in Node 20 that is a getter on globalThis, read on every use
 import {
   decode, encodeVec, Errno, MSG_NAMES, MsgType, NinepError, NOTAG, get16, get32, put16,
   type Dialect, type Fcall,
 } from '@prose/protocol';
-import type { Conn, ConnHandler } from '@prose/transport';
+import { copyFrame, type Conn, type ConnHandler } from '@prose/transport';
 import { AbortError, connectionClosed, replyError } from './errors.js';
 
 const RWRITE = MsgType.Rwrite;
@@ -241,10 +240,8 @@ export class Mux implements ConnHandler {
     if (type === MsgType.Rread || type === MsgType.Rreaddir) {
       const c = this.slots[get16(frame, 5)];
       if (type !== MsgType.Rread || c === undefined || c.ret !== Ret.DataRef || c.settled) {
-        // (at the frame's address mod 8: a copy out of shared memory is 4x slower unaligned)
-        const phase = frame.byteOffset & 7;
-        const copy = Buffer.allocUnsafe(frame.length + phase).subarray(phase);
-        frame.copy(copy);
+        // (copyFrame keeps the frame's address mod 8: a copy out of shared memory is 4x slower unaligned)
+        const copy = copyFrame(frame.buffer, frame.byteOffset, frame.length);
         release();
         this.frame(copy);
         return;

@@ -155,7 +155,7 @@ export class SlabReader {
       if (end - p < size) break;
       this.rpos = p + size;
       if (lend === undefined) onFrame(viewAt(this.ab, this.base + p, size));
-      else if (size < LEND_MIN || (this.lendIf !== undefined && !this.lendIf(buf[p + 4]!, get16(buf, p + 5)))) {
+      else if (size < LEND_MIN || !this.lendable(p)) {
         onFrame(copyFrame(this.ab, this.base + p, size));
       } else {
         slab!.lent++;
@@ -163,6 +163,11 @@ export class SlabReader {
       }
       p = this.rpos;
     }
+  }
+
+  /** Whether the frame at `at` in the slab (its first HEAD bytes read) is to be lent: `lendIf`'s answer. */
+  private lendable(at: number): boolean {
+    return this.lendIf === undefined || this.lendIf(this.buf[at + 4]!, get16(this.buf, at + 5));
   }
 
   /** A lent frame of `slab` was released. */
@@ -188,7 +193,7 @@ export class SlabReader {
       // (A size above maxFrame is left for `take` to refuse.)
       if (size >= BIG_FRAME && size <= this.maxFrame) {
         // A frame the handler will keep goes to a buffer of its own, as in keep mode.
-        const lend = lending && (this.lendIf === undefined || have < HEAD || this.lendIf(this.buf[this.rpos + 4]!, get16(this.buf, this.rpos + 5)));
+        const lend = lending && (have < HEAD || this.lendable(this.rpos));
         // Lent, a frame up to half a slab is read on in the slab (reused memory too).
         if (lend && size <= LEND_SLAB_SIZE / 2) need = Math.max(need, size - have);
         else return this.moveBig(size, have, lend);
