@@ -620,9 +620,9 @@ export function channelTargets(rows: Row[]): string[] {
   const out: string[] = [];
   const ratio = (a: Row | undefined, b: Row | undefined, what: string, limit: string) => {
     if (!a || !b) return;
-    const r = round(a.p50_us / b.p50_us, 2);
+    const r = a.p50_us / b.p50_us; // judged exact, printed to two decimals
     const spread = (x: Row) => (x.procs !== undefined ? ` [median of ${x.procs} processes, ${x.p50_min_us}–${x.p50_max_us}]` : '');
-    out.push(`${what}: ${a.p50_us}${spread(a)} / ${b.p50_us}${spread(b)} µs = ×${r} (target ${limit}) ${meets(r, limit) ? '✓' : '✗'}`);
+    out.push(`${what}: ${a.p50_us}${spread(a)} / ${b.p50_us}${spread(b)} µs = ×${round(r, 2)} (target ${limit}) ${meets(r, limit) ? '✓' : '✗'}`);
   };
   for (const p of ['same-cpu', 'diff-cpu', 'unpinned']) {
     ratio(get('shm-proc-poll', p, 64), get('raw-sab-spin', p === 'diff-cpu' ? 'unpinned' : p, 64), `shm-proc-poll / raw-sab-spin 64 B ${p}`, '≤ 5');
@@ -651,10 +651,10 @@ export function channelTargets(rows: Row[]): string[] {
       for (const mode of ['serial', 'serial-inplace']) {
         const a = get(c, p, 65536, mode), b = get(c, p, 64, mode);
         if (!a || !b) continue;
-        const d = round(a.p50_us - b.p50_us, 1);
+        const d = a.p50_us - b.p50_us;
         // (the target is the zero-copy path's: marked on the rows that took it)
         const mark = a.copies === 0 ? ` ${d <= 2 ? '✓' : '✗'}` : '';
-        out.push(`${c} ${p} ${mode}: p50 64 KiB − p50 64 B = ${d} µs (target ≤ 2 on the zero-copy path; ${a.copies} copies at 64 KiB)${mark}`);
+        out.push(`${c} ${p} ${mode}: p50 64 KiB − p50 64 B = ${round(d, 1)} µs (target ≤ 2 on the zero-copy path; ${a.copies} copies at 64 KiB)${mark}`);
       }
     }
   }

@@ -48,3 +48,11 @@ test('suite core runs every case and mode and writes its JSON rows', async () =>
     await fsp.rm(dir, { recursive: true, force: true });
   }
 });
+
+test('targets are judged on the exact ratio, not on the two decimals printed', () => {
+  const row = (c: string, p50: number, ops: number) => ({ case: c, mode: 'serial', payload: 64, p50_us: p50, p99_us: p50 * 2, ops_per_s: ops, placement: 'same-cpu' });
+  // p50 ×1.004 and ops/s ×0.996 both print as ×1; neither is met. p50 vs raw ×1.2004 prints as ×1.2.
+  const lines = coreTargets([row('prose-tcp', 12.004, 99_600), row('diod-tcp', 11.957, 100_000), row('raw-tcp', 10, 120_000)]);
+  expect(lines).toContainEqual('  same-cpu  serial          64 B  p50 vs diod ×1 ✗, ops/s ×1 ✗, p50 vs raw ×1.2 ✗');
+  expect(lines).toContainEqual('  same-cpu: 0 of 3 met');
+});

@@ -5,7 +5,7 @@
  * needs /dev/cpu_dma_latency to be writable, see placement.ts). `make bench BENCH_ARGS=...`
  * passes these on.
  */
-import { CORE_CASES, coreTargets, ratios, runCore } from './core.js';
+import { CORE_CASES, coreTargets, ratios, runCore, shownRatio } from './core.js';
 import { channelTargets, latencySvg, notifyTargetsAcrossProcesses, runChannelBench } from './channel.js';
 import { gatewaysSuite } from './gateways.js';
 import { storageSuite } from './storage.js';
@@ -30,7 +30,7 @@ const SUITES: Record<string, Suite> = {
     const notes: string[] = [];
     for (const [x, y] of [['prose-tcp', 'diod-tcp'], ['prose-tcp', 'raw-tcp'], ['prose-unix', 'prose-tcp']] as const) {
       notes.push(`\n${x} / ${y} (p50 ratio < 1 and ops ratio > 1 mean ${x} is faster):`);
-      for (const r of ratios(rows, x, y)) notes.push(`  ${r.placement.padEnd(9)} ${r.mode.padEnd(11)} ${String(r.payload).padStart(6)} B  p50 ×${r.p50_ratio}  ops/s ×${r.ops_ratio}`);
+      for (const r of ratios(rows, x, y)) notes.push(`  ${r.placement.padEnd(9)} ${r.mode.padEnd(11)} ${String(r.payload).padStart(6)} B  p50 ×${shownRatio(r.p50_ratio)}  ops/s ×${shownRatio(r.ops_ratio)}`);
     }
     const capped = rows.find((r) => r.payload_sent !== undefined);
     if (capped) notes.push(`\nnote: ${capped.case} negotiated a smaller msize; its ${capped.payload} B rows write ${capped.payload_sent} B per Twrite.`);

@@ -394,7 +394,7 @@ export function storageRatios(rows: Row[]): Array<{ placement: string; mode: str
     const d = rows.find((x) => x.case === 'diod' && x.mode === r.mode && x.placement === r.placement);
     if (!d) continue;
     const ratio = r.mb_per_s !== undefined ? Number(r.mb_per_s) / Number(d.mb_per_s) : r.ops_per_s / d.ops_per_s;
-    out.push({ placement: String(r.placement), mode: r.mode, ratio: round(ratio, 2) });
+    out.push({ placement: String(r.placement), mode: r.mode, ratio });
   }
   return out;
 }
@@ -427,7 +427,7 @@ export async function storageSuite(a: { placements?: Placement[] }): Promise<{ r
     const spread = rows.find((x) => x.case === 'prose-storage' && x.mode === r.mode && x.placement === r.placement);
     const d = rows.find((x) => x.case === 'diod' && x.mode === r.mode && x.placement === r.placement);
     const range = spread && d ? `  (rounds: ours ${spread.rate_min}–${spread.rate_max}, diod ${d.rate_min}–${d.rate_max})` : '';
-    notes.push(`  ${r.placement.padEnd(9)} ${r.mode.padEnd(34)} ×${r.ratio} ${r.ratio >= 1 ? '✓' : '✗'}${range}`);
+    notes.push(`  ${r.placement.padEnd(9)} ${r.mode.padEnd(34)} ×${round(r.ratio, 2)} ${r.ratio >= 1 ? '✓' : '✗'}${range}`);
   }
   const m = rows.find((r) => r.case === 'diod');
   if (m) notes.push(`\nmsize: prose-storage ${rows.find((r) => r.case === 'prose-storage')?.msize}, diod ${m.msize} (diod 1.0.24's maximum).`);
