@@ -124,11 +124,12 @@ const XATTR_USER = 'user.';
 const XATTR_TRUSTED = 'trusted.';
 
 /**
- * The largest write(2) the export makes. Measured through 9P on this project's 2-vCPU machines,
- * 256 MiB into a new file in 1 MiB Twrites: 290–710 MB/s with one 1 MiB write(2) per Twrite,
- * 660–1090 MB/s with one thread-pool job per Twrite making 64 KiB write(2)s (@prose/posix
- * `pwritePieces`), 290–390 MB/s with those jobs one at a time per fid. Linux allocates the page
- * cache of a write by its length, and large allocations are the slow part there.
+ * The largest write(2) the export makes: one thread-pool job per big Twrite (@prose/posix
+ * `pwritePieces`) writes it in calls of this size, so no single call holds the file's lock for
+ * a whole megabyte. It was chosen from runs that made 1 MiB calls look 1.5–2.5× slower; those
+ * wrote into pages the VM had never touched, and each first touch traps to the hypervisor. With
+ * the pages recycled, 64 KiB, 256 KiB and 1 MiB calls cost the same (490–560 µs of service CPU
+ * per MiB, 1 MiB Twrites, one CPU; see the README).
  */
 const WRITE_PIECE_MAX = 64 * 1024;
 
