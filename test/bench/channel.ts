@@ -79,7 +79,7 @@ import { distBench, measure } from './core.js';
 import { RAW } from './channel-peer.js';
 import { allCpus, haveTaskset, pinSelf, spawnPinned } from './placement.js';
 import { runJsonProcess } from './client-process.js';
-import { logLine, median, processCpuNs, round, sizeLabel, summarize, table, writeResults, type Row } from './stats.js';
+import { logLine, median, processCpuNs, round, shownRatio, sizeLabel, summarize, table, writeResults, type Row } from './stats.js';
 
 export const CHANNEL_CASES = [
   'shm-thread-poll', 'shm-thread-notify', 'shm-thread-notify-block', 'shm-proc-poll', 'shm-proc-notify', 'shm-proc-notify-block',
@@ -620,9 +620,9 @@ export function channelTargets(rows: Row[]): string[] {
   const out: string[] = [];
   const ratio = (a: Row | undefined, b: Row | undefined, what: string, limit: string) => {
     if (!a || !b) return;
-    const r = a.p50_us / b.p50_us; // judged exact, printed to two decimals
+    const r = a.p50_us / b.p50_us;
     const spread = (x: Row) => (x.procs !== undefined ? ` [median of ${x.procs} processes, ${x.p50_min_us}–${x.p50_max_us}]` : '');
-    out.push(`${what}: ${a.p50_us}${spread(a)} / ${b.p50_us}${spread(b)} µs = ×${round(r, 2)} (target ${limit}) ${meets(r, limit) ? '✓' : '✗'}`);
+    out.push(`${what}: ${a.p50_us}${spread(a)} / ${b.p50_us}${spread(b)} µs = ×${shownRatio(r)} (target ${limit}) ${meets(r, limit) ? '✓' : '✗'}`);
   };
   for (const p of ['same-cpu', 'diff-cpu', 'unpinned']) {
     ratio(get('shm-proc-poll', p, 64), get('raw-sab-spin', p === 'diff-cpu' ? 'unpinned' : p, 64), `shm-proc-poll / raw-sab-spin 64 B ${p}`, '≤ 5');

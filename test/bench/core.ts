@@ -39,7 +39,7 @@ import { runClientProcess, serveClientProcess } from './client-process.js';
 import { defaultPlacements, inPlacements, type Placement } from './placement.js';
 import { formatLayout, layoutOf } from './layout.js';
 import { RawClient } from './raw-echo.js';
-import { median, pairRows, processCpuNs, round, summarize, type Row } from './stats.js';
+import { median, pairRows, processCpuNs, round, shownRatio, summarize, type Row } from './stats.js';
 import { startDiod, haveDiod, type Diod } from '../support/diod.js';
 
 export const CORE_CASES = ['prose-unix', 'prose-tcp', 'diod-tcp', 'raw-tcp'] as const;
@@ -342,11 +342,6 @@ export function ratios(rows: Row[], a: string, b: string): Array<{ placement: st
     placement: String(r.placement), mode: r.mode, payload: r.payload,
     p50_ratio: r.p50_us / o.p50_us, ops_ratio: r.ops_per_s / o.ops_per_s,
   }));
-}
-
-/** A ratio as printed: two decimals (a target is judged on the exact ratio, not on this). */
-export function shownRatio(x: number): number {
-  return round(x, 2);
 }
 
 /**

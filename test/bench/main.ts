@@ -5,7 +5,7 @@
  * needs /dev/cpu_dma_latency to be writable, see placement.ts). `make bench BENCH_ARGS=...`
  * passes these on.
  */
-import { CORE_CASES, coreTargets, ratios, runCore, shownRatio } from './core.js';
+import { CORE_CASES, coreTargets, ratios, runCore } from './core.js';
 import { channelTargets, latencySvg, notifyTargetsAcrossProcesses, runChannelBench } from './channel.js';
 import { gatewaysSuite } from './gateways.js';
 import { storageSuite } from './storage.js';
@@ -13,7 +13,7 @@ import { directorySuite } from './directory.js';
 import { spawn } from 'node:child_process';
 import { promises as fsp } from 'node:fs';
 import { MESH_ENV, meshEnv } from '@prose/service';
-import { logLine, table, writeResults, type Row } from './stats.js';
+import { logLine, shownRatio, table, writeResults, type Row } from './stats.js';
 import { PLACEMENTS, cpuLatencyBoundUs, currentAffinity, type Placement } from './placement.js';
 
 interface SuiteArgs {

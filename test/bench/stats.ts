@@ -78,6 +78,11 @@ export function round(x: number, digits = 1): number {
   return Math.round(x * f) / f;
 }
 
+/** A ratio as the suites print it: two decimals. A target is judged on the exact ratio, never on this. */
+export function shownRatio(x: number): number {
+  return round(x, 2);
+}
+
 /** Human size: 64 B, 1 KiB, 64 KiB, 1 MiB. */
 export function sizeLabel(n: number): string {
   if (n >= 1 << 20 && n % (1 << 20) === 0) return `${n >> 20} MiB`;

@@ -37,7 +37,7 @@ import { runClientProcess, serveClientProcess } from './client-process.js';
 import { distBench } from './core.js';
 import { formatLayout, layoutOf } from './layout.js';
 import { defaultPlacements, inPlacements, type Placement } from './placement.js';
-import { logLine, round, summarize, type Row } from './stats.js';
+import { logLine, round, shownRatio, summarize, type Row } from './stats.js';
 
 export const STORAGE_CASES = ['prose-storage', 'diod'] as const;
 export type StorageCase = (typeof STORAGE_CASES)[number];
@@ -427,7 +427,7 @@ export async function storageSuite(a: { placements?: Placement[] }): Promise<{ r
     const spread = rows.find((x) => x.case === 'prose-storage' && x.mode === r.mode && x.placement === r.placement);
     const d = rows.find((x) => x.case === 'diod' && x.mode === r.mode && x.placement === r.placement);
     const range = spread && d ? `  (rounds: ours ${spread.rate_min}–${spread.rate_max}, diod ${d.rate_min}–${d.rate_max})` : '';
-    notes.push(`  ${r.placement.padEnd(9)} ${r.mode.padEnd(34)} ×${round(r.ratio, 2)} ${r.ratio >= 1 ? '✓' : '✗'}${range}`);
+    notes.push(`  ${r.placement.padEnd(9)} ${r.mode.padEnd(34)} ×${shownRatio(r.ratio)} ${r.ratio >= 1 ? '✓' : '✗'}${range}`);
   }
   const m = rows.find((r) => r.case === 'diod');
   if (m) notes.push(`\nmsize: prose-storage ${rows.find((r) => r.case === 'prose-storage')?.msize}, diod ${m.msize} (diod 1.0.24's maximum).`);
