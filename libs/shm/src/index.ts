@@ -17,6 +17,7 @@ import * as fromNative from './native.js';
 import * as fromFdSignaller from './fd-signaller.js';
 import * as fromLayout from './layout.js';
 import * as fromAffinity from './affinity.js';
+import * as fromLoopPoll from './loop-poll.js';
 
 // Values as `export import` (data properties; why: @prose/protocol's index).
 export import ShmConn = fromConn.ShmConn;
@@ -44,3 +45,6 @@ export type { Layout, LayoutOptions } from './layout.js';
 export import threadCpus = fromAffinity.threadCpus;
 export import shareOneCpu = fromAffinity.shareOneCpu;
 export import parseCpuList = fromAffinity.parseCpuList;
+export import pollLoopBeforeBlocking = fromLoopPoll.pollLoopBeforeBlocking;
+export import loopPollStats = fromLoopPoll.loopPollStats;
+export type { LoopPollResult, LoopPollStats } from './loop-poll.js';

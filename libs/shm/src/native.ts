@@ -29,6 +29,12 @@ export interface Addon {
   unixConnect(path: string): number;
   sendMsg(fd: number, buf: Buffer, len: number, fds: number[]): number;
   recvMsg(fd: number, buf: Buffer): number[];
+  /**
+   * Polls this thread's event loop before it blocks, for an adaptive window of up to `maxUs`
+   * (0 stops, -1 only reads); returns [windowUs, polls, found, blocks] so far. Absent from addons
+   * built before it (see loop-poll.ts).
+   */
+  loopPoll?(maxUs: number): [number, number, number, number];
   /** `ownedFds` (builds with dupFd): closed once the watcher's poll handle is closed, or at thread teardown. */
   Watcher: new (fd: number, drainEventfd: boolean, cb: (status: number) => void, ownedFds?: number[]) => Watcher;
 }

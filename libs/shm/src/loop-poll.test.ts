@@ -1,0 +1,140 @@
+/**
+ * Polling the event loop before it blocks (loop-poll.ts, the addon's loopPoll). Each case runs
+ * in a child process of its own (the built dist), so the polling of one never touches Jest's
+ * loop or another case: turned off on one CPU, an idle loop that stops polling and costs no
+ * CPU, a chatty exchange found by polling, timers on time, a process that exits on its own.
+ */
+import { execFile, spawn } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as net from 'node:net';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { haveAddon } from './native.js';
+import { pollLoopBeforeBlocking } from './loop-poll.js';
+import { threadCpus } from './affinity.js';
+
+const DIST = path.join(__dirname, '..', 'dist', 'index.js');
+const d = haveAddon() ? describe : describe.skip;
+/** Cases that need a peer on another CPU. */
+const multi = threadCpus().length >= 2 ? test : test.skip;
+
+/** Runs `body` (JavaScript, `shm` bound to the package) in a child; resolves with what it printed as JSON. */
+function child<T>(body: string, prefix: string[] = []): Promise<T> {
+  const script = `const shm = require(${JSON.stringify(DIST)});\n${body}`;
+  const [cmd, ...args] = [...prefix, process.execPath, '-e', script];
+  return new Promise((resolve, reject) => {
+    execFile(cmd!, args, { timeout: 20_000 }, (err, stdout, stderr) => {
+      if (err) return reject(new Error(`${err.message}\n${stderr}`));
+      try {
+        resolve(JSON.parse(stdout.trim().split('\n').pop()!) as T);
+      } catch {
+        reject(new Error(`no JSON from the child: ${stdout}\n${stderr}`));
+      }
+    });
+  });
+}
+
+test('the window is a whole number of µs from 0 to 1,000,000', () => {
+  expect(() => pollLoopBeforeBlocking(-1)).toThrow(RangeError);
+  expect(() => pollLoopBeforeBlocking(1.5)).toThrow(RangeError);
+  expect(() => pollLoopBeforeBlocking(1_000_001)).toThrow(RangeError);
+});
+
+d('loop polling', () => {
+  test('a thread that can run on one CPU only does not poll', async () => {
+    const r = await child<{ on: boolean; why: string; stats: unknown }>(
+      'console.log(JSON.stringify({ ...shm.pollLoopBeforeBlocking(50), stats: shm.loopPollStats() ?? null }));',
+      ['taskset', '-c', '0'],
+    );
+    expect(r.on).toBe(false);
+    expect(r.why).toMatch(/one CPU only/);
+    expect(r.stats).toBeNull();
+  });
+
+  multi('an idle loop stops polling at once and spends no CPU on it', async () => {
+    // A timer every 20 ms for 1 s: every sleep outlasts the window, so it halves to nothing.
+    const r = await child<{ on: boolean; cpuMs: number; wallMs: number; windowUs: number; blocks: number; polls: number }>(`
+      const res = shm.pollLoopBeforeBlocking(200);
+      const t0 = Date.now(), c0 = process.cpuUsage();
+      let n = 0;
+      const t = setInterval(() => {
+        if (++n < 50) return;
+        clearInterval(t);
+        const c = process.cpuUsage(c0);
+        const s = shm.loopPollStats();
+        console.log(JSON.stringify({ on: res.on, cpuMs: (c.user + c.system) / 1000, wallMs: Date.now() - t0, ...s }));
+      }, 20);`);
+    expect(r.on).toBe(true);
+    expect(r.windowUs).toBe(0);
+    expect(r.blocks).toBeGreaterThanOrEqual(45);
+    // Polling stopped after the first sleeps: a few windows of at most 200 µs, not 50.
+    expect(r.polls).toBeLessThan(5000);
+    expect(r.cpuMs).toBeLessThan(r.wallMs * 0.05);
+  });
+
+  multi('a chatty exchange keeps its window and the loop finds most requests by polling', async () => {
+    // The child answers 2,000 pings over a Unix socket pair; the parent (this test) pings.
+    const script = `
+      const net = require('node:net');
+      const res = shm.pollLoopBeforeBlocking(200);
+      const s = new net.Socket({ fd: 3, readable: true, writable: true });
+      let n = 0;
+      s.on('data', (b) => {
+        n += b.length;
+        s.write(b);
+        if (n >= 2000) { console.log(JSON.stringify({ on: res.on, ...shm.loopPollStats() })); s.end(); }
+      });`;
+    const pair = await socketPair();
+    const p = spawn(process.execPath, ['-e', `const shm = require(${JSON.stringify(DIST)});\n${script}`], { stdio: ['ignore', 'pipe', 'inherit', pair.childEnd] });
+    pair.closeChildEnd();
+    let out = '';
+    p.stdout!.on('data', (b) => (out += b));
+    const sock = pair.ours;
+    for (let i = 0; i < 2000; i++) {
+      const got = new Promise((r) => sock.once('data', r));
+      sock.write(Buffer.of(i & 0xff));
+      await got;
+    }
+    await new Promise((r) => p.once('exit', r));
+    sock.destroy();
+    const r = JSON.parse(out.trim()) as { on: boolean; windowUs: number; found: number; blocks: number };
+    expect(r.on).toBe(true);
+    // Each ping comes a few µs after its pong: the poll finds it (on another CPU while it
+    // polls, or on this one after its yield). A loaded machine may miss some.
+    expect(r.found).toBeGreaterThan(500);
+    expect(r.found).toBeGreaterThan(r.blocks);
+  });
+
+  multi('a timer due inside the window fires on time', async () => {
+    // The longest window there is; the loop still wakes for the timer when it is due.
+    const r = await child<{ late: number }>(`
+      shm.pollLoopBeforeBlocking(1000000);
+      const t0 = process.hrtime.bigint();
+      setTimeout(() => console.log(JSON.stringify({ late: Number(process.hrtime.bigint() - t0) / 1e6 - 50 })), 50);`);
+    expect(r.late).toBeGreaterThanOrEqual(-1);
+    expect(r.late).toBeLessThan(25);
+  });
+
+  test('polling never keeps a process alive', async () => {
+    const t0 = Date.now();
+    const r = await child<{ on: boolean }>('console.log(JSON.stringify(shm.pollLoopBeforeBlocking(50)));');
+    expect(typeof r.on).toBe('boolean');
+    expect(Date.now() - t0).toBeLessThan(10_000);
+  });
+});
+
+/** A connected pair of Unix stream sockets: ours, and a descriptor to pass to a child as fd 3. */
+async function socketPair(): Promise<{ ours: net.Socket; childEnd: net.Socket; closeChildEnd(): void }> {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'prose-looppoll-'));
+  const sockPath = path.join(dir, 's');
+  const server = net.createServer();
+  await new Promise<void>((r) => server.listen(sockPath, r));
+  const accepted = new Promise<net.Socket>((r) => server.once('connection', r));
+  const ours = net.connect(sockPath);
+  await new Promise((r) => ours.once('connect', r));
+  const childEnd = await accepted;
+  server.close();
+  fs.rmSync(dir, { recursive: true, force: true });
+  childEnd.pause();
+  return { ours, childEnd, closeChildEnd: () => childEnd.destroy() };
+}

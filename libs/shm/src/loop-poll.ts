@@ -1,0 +1,66 @@
+/**
+ * Polling the event loop before it blocks: for a 9P server whose clients run on other CPUs.
+ *
+ * A client on another CPU sends its next request a few microseconds after a reply, but by then
+ * the server's event loop has gone to sleep in epoll_wait and must be woken; on a VM whose idle
+ * vCPUs halt, that wake-up costs the client an interrupt to a halted vCPU, 20-35 µs on the
+ * 2-vCPU machines this project is measured on, several times the exchange itself. With
+ * `pollLoopBeforeBlocking(maxUs)` the loop first polls its own epoll descriptor for a window of
+ * up to `maxUs`, yielding the CPU between polls, and blocks only when that finds nothing. The
+ * window adapts as KVM's halt polling does (native/prose_shm.cc): a loop woken within `maxUs`
+ * of going to sleep doubles it, a loop that slept longer halves it, to nothing, so a server
+ * whose requests come seldom polls for nothing after two or three of them, and an idle one
+ * costs no CPU. The price is CPU while a conversation lasts: the loop polls where it would have
+ * slept (up to a core per busy loop while its peers keep it talking).
+ *
+ * Never on one CPU: a thread that can only run on one CPU has no peer that could answer while
+ * it polls (its yields would only hand the CPU over), so it is left as it is.
+ */
+import { threadCpus } from './affinity.js';
+import { loadAddon } from './native.js';
+
+export interface LoopPollStats {
+  /** The current window (µs). */
+  windowUs: number;
+  /** Polls made, polls that found I/O ready, and times the loop went on to block. */
+  polls: number;
+  found: number;
+  blocks: number;
+}
+
+export type LoopPollResult = { on: true } | { on: false; why: string };
+
+/**
+ * Polls this thread's event loop for up to `maxUs` (an integer, 0 to 1,000,000) before it
+ * blocks; 0 stops. Says whether it is on, and why not.
+ */
+export function pollLoopBeforeBlocking(maxUs: number): LoopPollResult {
+  if (!Number.isInteger(maxUs) || maxUs < 0 || maxUs > 1_000_000) throw new RangeError(`loop polling: want a whole number of µs from 0 to 1000000, got ${maxUs}`);
+  let addon;
+  try {
+    addon = loadAddon();
+  } catch (e) {
+    return { on: false, why: (e as Error).message };
+  }
+  if (addon.loopPoll === undefined) return { on: false, why: 'the shm addon predates loop polling; rebuild it with `npm run build:native -w @prose/shm`' };
+  if (maxUs > 0 && threadCpus().length <= 1) {
+    addon.loopPoll(0);
+    return { on: false, why: 'this thread can run on one CPU only: no peer could answer while it polled' };
+  }
+  addon.loopPoll(maxUs);
+  return maxUs > 0 ? { on: true } : { on: false, why: 'turned off (0 µs)' };
+}
+
+/** This thread's loop polling so far, or undefined where it never started. */
+export function loopPollStats(): LoopPollStats | undefined {
+  let addon;
+  try {
+    addon = loadAddon();
+  } catch {
+    return undefined;
+  }
+  const r = addon.loopPoll?.(-1);
+  if (r === undefined) return undefined;
+  const [windowUs, polls, found, blocks] = r;
+  return polls === 0 && blocks === 0 && windowUs === 0 ? undefined : { windowUs, polls, found, blocks };
+}
