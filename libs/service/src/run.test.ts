@@ -51,5 +51,7 @@ test('a service listens where configured, serves its tree and answers health unt
 test('bad configuration is a ConfigError naming the option', async () => {
   await expect(startService(def, ['--listen', 'bogus'], {}, silentLogger)).rejects.toThrow(/bad dial string "bogus"/);
   await expect(startService(def, ['--max-msize', 'big'], {}, silentLogger)).rejects.toThrow(ConfigError);
+  await expect(startService(def, ['--busy-poll-us', '-5'], {}, silentLogger)).rejects.toThrow(/busy-poll-us: want a whole number of µs/);
+  await expect(startService(def, [], { PROSE_BUSY_POLL_US: '2000000' }, silentLogger)).rejects.toThrow(/busy-poll-us/);
   await expect(startService(def, ['--health', 'unix!/x'], {}, silentLogger)).rejects.toThrow(/must be tcp!host!port/);
 });

@@ -4,12 +4,15 @@
  * A service's main.ts is then a few lines: `runMain(def)`.
  */
 // Loading @prose/shm makes shm!/path listen addresses work (shared-memory channels).
-import '@prose/shm';
+import { pollLoopBeforeBlocking } from '@prose/shm';
 import { Server, consoleLogger, type Logger, type ServerOptions, type Srv } from '@prose/server';
 import type { Listener } from '@prose/transport';
 import { registerFromConfig, type ServiceRegistration } from '@prose/directory';
 import { ConfigError, loadConfig, usage, type Config, type ConfigSpec } from './config.js';
 import { startHealth, type HealthServer } from './health.js';
+
+/** Services started in this process that turned on polling of its event loop (`busy-poll-us`). */
+let pollingServices = 0;
 
 /** Options every service has. */
 export const COMMON_OPTIONS: ConfigSpec = {
@@ -17,6 +20,7 @@ export const COMMON_OPTIONS: ConfigSpec = {
   health: { type: 'string', env: 'PROSE_HEALTH', default: 'tcp!127.0.0.1!0', help: 'gRPC health address (tcp!host!port), or "none"' },
   'max-msize': { type: 'number', env: 'PROSE_MAX_MSIZE', default: 8 * 1024 * 1024 + 24, help: 'largest msize offered' },
   'drain-ms': { type: 'number', env: 'PROSE_DRAIN_MS', default: 5000, help: 'how long SIGTERM waits for in-flight requests' },
+  'busy-poll-us': { type: 'number', env: 'PROSE_BUSY_POLL_US', default: 50, help: 'before the event loop sleeps, poll for I/O for up to this many µs, a window that adapts to the traffic (0: never; never on one CPU): clients on other CPUs of a VM whose idle vCPUs halt are answered without waking it' },
   debug: { type: 'boolean', short: 'D', env: 'PROSE_DEBUG', default: false, help: 'trace every 9P message to stderr' },
   registry: { type: 'string', env: 'PROSE_REGISTRY', default: '', help: 'register in the directory: NATS URLs (nats://host:port,...) or a registry\'s gRPC address (tcp!host!port); "" or "none": do not' },
   'registry-addr': { type: 'list', env: 'PROSE_REGISTRY_ADDR', default: [], help: 'addresses to advertise in the directory (default: the listening ones)' },
@@ -81,6 +85,8 @@ export async function startService<A>(def: ServiceDef<A>, argv: readonly string[
   }
   const listen = cfg.listen as string[];
   if (listen.length === 0) throw new ConfigError('listen: at least one address is needed');
+  const busyPollUs = cfg['busy-poll-us'] as number;
+  if (!Number.isInteger(busyPollUs) || busyPollUs < 0 || busyPollUs > 1_000_000) throw new ConfigError('busy-poll-us: want a whole number of µs from 0 to 1000000');
   const built = await def.build(cfg, { logger });
   const trace = cfg.debug ? (line: string) => process.stderr.write(`${def.name} ${line}\n`) : undefined;
   const server = new Server(built.srv as Srv<unknown>, {
@@ -115,6 +121,9 @@ export async function startService<A>(def: ServiceDef<A>, argv: readonly string[
     await health?.close();
     throw e;
   }
+  const polling = pollLoopBeforeBlocking(busyPollUs);
+  if (polling.on) pollingServices++;
+  else logger.debug(`${def.name}: event loop polling off: ${polling.why}`);
   for (const l of listeners) process.stdout.write(`listening ${l.addr}\n`);
   if (health) process.stdout.write(`health ${health.addr}\n`);
   if (registration) process.stdout.write(`registered ${def.name} ${registration.registration.record.provider}\n`);
@@ -135,6 +144,8 @@ export async function startService<A>(def: ServiceDef<A>, argv: readonly string[
         await closed;
         await built.close?.();
         await health?.close();
+        // The loop is the process's: it stops polling when no service in it wants it.
+        if (polling.on && --pollingServices === 0) pollLoopBeforeBlocking(0);
       })()),
   };
 }
