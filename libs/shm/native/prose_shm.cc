@@ -418,6 +418,16 @@ class Watcher : public node::ObjectWrap {
     cb_.Reset();
     if (!fromCleanup) node::RemoveEnvironmentCleanupHook(isolate_, Cleanup, this);
     uv_poll_stop(&poll_);
+    if (fromCleanup) {
+      // The thread's environment is going. An addon loaded by a worker alone is unloaded with
+      // it, before libuv would run a close callback of ours (it did, into unmapped code, when
+      // such a worker was terminated with a doorbell open): close with none, the descriptors
+      // now (uv_close has taken them out of epoll), and leave this object to its isolate's end.
+      uv_close(reinterpret_cast<uv_handle_t*>(&poll_), nullptr);
+      for (int fd : owned_) close(fd);
+      owned_.clear();
+      return;
+    }
     uv_close(reinterpret_cast<uv_handle_t*>(&poll_), OnClosed);
   }
 
@@ -467,6 +477,8 @@ struct LoopPoll {
   // its event. The next prepare takes the sleep from it, without the time spent on the events
   // that woke it.
   int64_t idleAtBlock = -1;
+  // The clock then: a loop whose idle time does not advance (the metric off) is judged on it.
+  int64_t wallAtBlock = 0;
   double polls = 0, found = 0, blocks = 0;
 };
 
@@ -486,6 +498,7 @@ void PollBeforeBlocking(uv_prepare_t* h) {
   if (lp->maxNs <= 0) return;
   if (lp->idleAtBlock >= 0) {
     int64_t slept = static_cast<int64_t>(uv_metrics_idle_time(h->loop)) - lp->idleAtBlock;
+    if (slept == 0) slept = MonoNs() - lp->wallAtBlock;
     lp->idleAtBlock = -1;
     if (slept <= lp->maxNs) {
       lp->windowNs = lp->windowNs < kGrowStartNs ? kGrowStartNs : lp->windowNs * 2;
@@ -515,7 +528,10 @@ void PollBeforeBlocking(uv_prepare_t* h) {
   }
   lp->blocks++;
   // A window cut short by a timer says nothing about the peer: not measured.
-  if (!timerFirst) lp->idleAtBlock = static_cast<int64_t>(uv_metrics_idle_time(h->loop));
+  if (!timerFirst) {
+    lp->idleAtBlock = static_cast<int64_t>(uv_metrics_idle_time(h->loop));
+    lp->wallAtBlock = MonoNs();
+  }
 }
 
 LoopPoll* LoopPollOf(uv_loop_t* loop) {
@@ -536,7 +552,11 @@ void LoopPollCleanup(void* arg) {
       }
   }
   uv_prepare_stop(&lp->prepare);
-  uv_close(reinterpret_cast<uv_handle_t*>(&lp->prepare), [](uv_handle_t* h) { delete static_cast<LoopPoll*>(h->data); });
+  // No close callback, and the few bytes are not freed: a thread's environment goes when its
+  // loop does, and an addon loaded by a worker alone is unloaded with it, before libuv would
+  // run a callback of ours (it did, into unmapped code). libuv needs the handle's memory until
+  // it has closed it.
+  uv_close(reinterpret_cast<uv_handle_t*>(&lp->prepare), nullptr);
 }
 
 // loopPoll(maxUs): maxUs > 0 starts (or retunes) polling of this thread's loop, 0 stops it, -1

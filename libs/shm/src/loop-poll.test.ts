@@ -115,6 +115,21 @@ d('loop polling', () => {
     expect(r.late).toBeLessThan(25);
   });
 
+  test('a worker polls its own loop, and exits cleanly when it alone loaded the addon', async () => {
+    // The worker's exit unloads the addon (the main thread never loaded it): its teardown must
+    // leave libuv no callback into the addon (that crashed the process).
+    const r = await child<{ worker: { on: boolean }; mainStats: unknown }>(`
+      const { Worker } = require('node:worker_threads');
+      const w = new Worker(\`const shm = require(${JSON.stringify(DIST)});
+        const r = shm.pollLoopBeforeBlocking(100);
+        setTimeout(() => require('node:worker_threads').parentPort.postMessage(r), 30);\`, { eval: true });
+      let got;
+      w.once('message', (m) => (got = m));
+      w.once('exit', () => setTimeout(() => console.log(JSON.stringify({ worker: got, mainStats: shm.loopPollStats() ?? null })), 30));`);
+    expect(r.worker.on).toBe(threadCpus().length >= 2);
+    expect(r.mainStats).toBeNull();
+  });
+
   test('polling never keeps a process alive', async () => {
     const t0 = Date.now();
     const r = await child<{ on: boolean }>('console.log(JSON.stringify(shm.pollLoopBeforeBlocking(50)));');
