@@ -462,9 +462,9 @@ class Watcher : public node::ObjectWrap {
 // would block), the loop's own epoll descriptor is polled for up to a window of time, the
 // thread yielding its CPU between polls (a peer on the same CPU runs then, so polling never
 // holds it up). The window adapts as KVM's halt polling does: after a window that found
-// nothing, a loop woken within maxUs doubles it (from GROW_START; a longer one would have
-// found that event), a loop that slept longer halves it (to 0 below GROW_START). A loop whose
-// events come seldom or from far away stops polling at once; one in a chatty exchange keeps it.
+// nothing, a loop woken within maxUs doubles it (from kGrowStartNs; a longer one would have
+// found that event), a loop that slept longer halves it (to 0 below kGrowStartNs). A loop whose
+// events come seldom stops polling after a few sleeps; one in a chatty exchange keeps it.
 constexpr int64_t kGrowStartNs = 10 * 1000;
 
 struct LoopPoll {
