@@ -2,9 +2,8 @@
  * Doorbell: the notify-mode wake-up path alone (eventfds watched by each thread's event loop),
  * between the test's thread and a worker that rings back every ring it gets.
  */
-import { execFile } from 'node:child_process';
 import { Worker } from 'node:worker_threads';
-import { DIST } from './test-util.js';
+import { DIST, runScript } from './test-util.js';
 import { Doorbell, doorbellPair } from './index.js';
 
 const ROUNDS = 200;
@@ -67,16 +66,13 @@ test('two threads ring each other through their event loops; a ring is never los
 test('a worker terminated with a doorbell open, the addon loaded by it alone, leaves the process running', async () => {
   // In a child whose main thread never loads the addon: the worker's exit unloads it, so its
   // teardown must not leave libuv a close callback into the addon (that crashed the process).
-  const script = `
+  const out = await runScript(`
     const { Worker } = require('node:worker_threads');
     const w = new Worker(\`const shm = require(${JSON.stringify(DIST)});
       const [a] = shm.doorbellPair();
       new shm.Doorbell(a, () => {});
       require('node:worker_threads').parentPort.postMessage('up');\`, { eval: true });
     w.once('message', () => w.terminate());
-    w.once('exit', () => setTimeout(() => console.log('alive'), 50));`;
-  const out = await new Promise<{ code: number | string; stdout: string }>((resolve) => {
-    execFile(process.execPath, ['-e', script], { timeout: 15_000 }, (err, stdout) => resolve({ code: err ? (err.code ?? err.signal ?? 'error') : 0, stdout }));
-  });
-  expect(out).toEqual({ code: 0, stdout: 'alive\n' });
+    w.once('exit', () => setTimeout(() => console.log('alive'), 50));`);
+  expect({ code: out.code, stdout: out.stdout }).toEqual({ code: 0, stdout: 'alive\n' });
 });

@@ -4,34 +4,26 @@
  * loop or another case: turned off on one CPU, an idle loop that stops polling and costs no
  * CPU, a chatty exchange found by polling, timers on time, a process that exits on its own.
  */
-import { execFile, spawn } from 'node:child_process';
-import * as fs from 'node:fs';
+import { spawn } from 'node:child_process';
 import * as net from 'node:net';
-import * as os from 'node:os';
-import * as path from 'node:path';
 import { haveAddon } from './native.js';
 import { pollLoopBeforeBlocking } from './loop-poll.js';
 import { threadCpus } from './affinity.js';
+import { DIST, runScript, tmpSock } from './test-util.js';
 
-const DIST = path.join(__dirname, '..', 'dist', 'index.js');
 const d = haveAddon() ? describe : describe.skip;
 /** Cases that need a peer on another CPU. */
 const multi = threadCpus().length >= 2 ? test : test.skip;
 
-/** Runs `body` (JavaScript, `shm` bound to the package) in a child; resolves with what it printed as JSON. */
-function child<T>(body: string, prefix: string[] = []): Promise<T> {
-  const script = `const shm = require(${JSON.stringify(DIST)});\n${body}`;
-  const [cmd, ...args] = [...prefix, process.execPath, '-e', script];
-  return new Promise((resolve, reject) => {
-    execFile(cmd!, args, { timeout: 20_000 }, (err, stdout, stderr) => {
-      if (err) return reject(new Error(`${err.message}\n${stderr}`));
-      try {
-        resolve(JSON.parse(stdout.trim().split('\n').pop()!) as T);
-      } catch {
-        reject(new Error(`no JSON from the child: ${stdout}\n${stderr}`));
-      }
-    });
-  });
+/** Runs `body` in a child (runScript); resolves with the JSON it printed last, or fails with its exit. */
+async function child<T>(body: string, prefix: string[] = []): Promise<T> {
+  const r = await runScript(body, prefix);
+  if (r.code !== 0) throw new Error(`child exited ${r.code}\n${r.stderr}`);
+  try {
+    return JSON.parse(r.stdout.trim().split('\n').pop()!) as T;
+  } catch {
+    throw new Error(`no JSON from the child: ${r.stdout}\n${r.stderr}`);
+  }
 }
 
 test('the window is a whole number of µs from 0 to 1,000,000', () => {
@@ -140,16 +132,14 @@ d('loop polling', () => {
 
 /** A connected pair of Unix stream sockets: ours, and a descriptor to pass to a child as fd 3. */
 async function socketPair(): Promise<{ ours: net.Socket; childEnd: net.Socket; closeChildEnd(): void }> {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'prose-looppoll-'));
-  const sockPath = path.join(dir, 's');
+  const sockPath = tmpSock('looppoll');
   const server = net.createServer();
   await new Promise<void>((r) => server.listen(sockPath, r));
   const accepted = new Promise<net.Socket>((r) => server.once('connection', r));
   const ours = net.connect(sockPath);
   await new Promise((r) => ours.once('connect', r));
   const childEnd = await accepted;
-  server.close();
-  fs.rmSync(dir, { recursive: true, force: true });
+  server.close(); // (removes the socket file)
   childEnd.pause();
   return { ours, childEnd, closeChildEnd: () => childEnd.destroy() };
 }

@@ -36,31 +36,32 @@ export type LoopPollResult = { on: true } | { on: false; why: string };
  */
 export function pollLoopBeforeBlocking(maxUs: number): LoopPollResult {
   if (!Number.isInteger(maxUs) || maxUs < 0 || maxUs > 1_000_000) throw new RangeError(`loop polling: want a whole number of µs from 0 to 1000000, got ${maxUs}`);
-  let addon;
-  try {
-    addon = loadAddon();
-  } catch (e) {
-    return { on: false, why: (e as Error).message };
-  }
-  if (addon.loopPoll === undefined) return { on: false, why: 'the shm addon predates loop polling; rebuild it with `npm run build:native -w @prose/shm`' };
+  const loopPoll = addonLoopPoll();
+  if (typeof loopPoll === 'string') return { on: false, why: loopPoll };
   if (maxUs > 0 && threadCpus().length <= 1) {
-    addon.loopPoll(0);
+    loopPoll(0);
     return { on: false, why: 'this thread can run on one CPU only: no peer could answer while it polled' };
   }
-  addon.loopPoll(maxUs);
+  loopPoll(maxUs);
   return maxUs > 0 ? { on: true } : { on: false, why: 'turned off (0 µs)' };
 }
 
 /** This thread's loop polling so far, or undefined where it never started. */
 export function loopPollStats(): LoopPollStats | undefined {
+  const loopPoll = addonLoopPoll();
+  if (typeof loopPoll === 'string') return undefined;
+  const [windowUs, polls, found, blocks] = loopPoll(-1);
+  return polls === 0 && blocks === 0 && windowUs === 0 ? undefined : { windowUs, polls, found, blocks };
+}
+
+/** The addon's loopPoll, or why there is none. */
+function addonLoopPoll(): ((maxUs: number) => [number, number, number, number]) | string {
   let addon;
   try {
     addon = loadAddon();
-  } catch {
-    return undefined;
+  } catch (e) {
+    return (e as Error).message;
   }
-  const r = addon.loopPoll?.(-1);
-  if (r === undefined) return undefined;
-  const [windowUs, polls, found, blocks] = r;
-  return polls === 0 && blocks === 0 && windowUs === 0 ? undefined : { windowUs, polls, found, blocks };
+  const f = addon.loopPoll;
+  return f === undefined ? 'the shm addon predates loop polling; rebuild it with `npm run build:native -w @prose/shm`' : (maxUs) => f.call(addon, maxUs);
 }

@@ -1,5 +1,5 @@
 /** Helpers shared by the shm tests (not part of the package). */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -7,6 +7,18 @@ import type { Conn } from '@prose/transport';
 
 export const FIXTURES = path.join(__dirname, '..', 'test-fixtures');
 export const DIST = path.join(__dirname, '..', 'dist', 'index.js');
+
+/**
+ * Runs JavaScript `body` in a fresh Node process (after `prefix`, e.g. taskset), with `shm`
+ * bound to the built package, which does not load the addon until something uses it.
+ * Resolves with the exit (0, an exit code or a signal name) and stdout; at most 20 s.
+ */
+export function runScript(body: string, prefix: string[] = []): Promise<{ code: number | string; stdout: string; stderr: string }> {
+  const [cmd, ...args] = [...prefix, process.execPath, '-e', `const shm = require(${JSON.stringify(DIST)});\n${body}`];
+  return new Promise((resolve) => {
+    execFile(cmd!, args, { timeout: 20_000 }, (err, stdout, stderr) => resolve({ code: err ? (err.code ?? err.signal ?? 'error') : 0, stdout, stderr }));
+  });
+}
 
 /** A frame of `n` bytes (n ≥ 7) shaped like 9P: size[4] type[1] tag[2], then a pattern from `seed`. */
 export function makeFrame(n: number, seed: number): Buffer {
