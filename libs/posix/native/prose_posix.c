@@ -16,6 +16,7 @@
 //   unlinkat(dirfd, name, flags)              -> 0 | -errno (flags: AT_REMOVEDIR for a directory)
 //   mkdirat(dirfd, name, mode)                -> 0 | -errno
 //   statx(dirfd, name, flags, out)            -> 0 | -errno; the status into Float64Array `out` (src/stat.ts)
+//   sockRead, sockWrite, sockWritev, sockShutdown, dupFd, watchFd, watchSet, watchClose: see sockio.c
 //
 // `target` is a path (string) or an open descriptor (number: the f* call). With a path,
 // `nofollow` picks the l* call. Failures of the system call come back as negative errno
@@ -37,6 +38,9 @@
 #include <sys/xattr.h>
 #include <unistd.h>
 
+#include "napi_util.h"
+#include "sockio.h"
+
 // Linux's limits: XATTR_SIZE_MAX and XATTR_LIST_MAX (linux/limits.h), XATTR_NAME_MAX.
 #define VALUE_MAX 65536
 #define NAME_MAX_ 255
@@ -47,16 +51,6 @@ typedef struct {
   char path[4096];
 } Target;
 
-static napi_value num(napi_env env, double v) {
-  napi_value r;
-  napi_create_double(env, v, &r);
-  return r;
-}
-
-static napi_value type_error(napi_env env, const char* msg) {
-  napi_throw_type_error(env, NULL, msg);
-  return NULL;
-}
 
 // Reads a path or descriptor argument; returns 0 (and throws) on a bad one.
 static int get_target(napi_env env, napi_value v, Target* t) {
@@ -683,6 +677,7 @@ static napi_value Init(napi_env env, napi_value exports) {
     {"statx", NULL, StatxInto, NULL, NULL, NULL, napi_enumerable, NULL},
   };
   napi_define_properties(env, exports, sizeof props / sizeof props[0], props);
+  sockio_init(env, exports);
   return exports;
 }
 

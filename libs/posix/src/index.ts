@@ -14,6 +14,7 @@ import * as fromWrite from './write.js';
 import * as fromAt from './at.js';
 import * as fromStat from './stat.js';
 import * as fromDents from './dents.js';
+import * as fromSockio from './sockio.js';
 
 // Values as `export import` (data properties; why: @prose/protocol's index).
 export import PosixError = fromErrors.PosixError;
@@ -55,3 +56,8 @@ export import readDirectoryJoined = fromDents.readDirectoryJoined;
 export import readDirents = fromDents.readDirents;
 export import DENTS_BUF = fromDents.DENTS_BUF;
 export type { DirEntries, DirEntriesEncoded, DirEntriesJoined, Dirent64 } from './dents.js';
+export import sockIo = fromSockio.sockIo;
+export import WATCH_READABLE = fromSockio.WATCH_READABLE;
+export import WATCH_WRITABLE = fromSockio.WATCH_WRITABLE;
+export import WRITEV_MAX = fromSockio.WRITEV_MAX;
+export type { FdWatch, SockIo } from './sockio.js';

@@ -23,7 +23,20 @@ export interface Addon {
   mkdirat?(dirfd: number, name: string, mode: number): number;
   /** statx(2) into `out` (see stat.ts); absent from addons built before it. */
   statx?(dirfd: number, name: string, flags: number, out: Float64Array): number;
+  /** Socket I/O of our own (native/sockio.c; absent from addons built before it: see sockio.ts). */
+  sockRead?(fd: number, buf: Uint8Array): number;
+  sockWrite?(fd: number, buf: Uint8Array): number;
+  sockWritev?(fd: number, bufs: readonly Uint8Array[], start: number, count: number): number;
+  sockShutdown?(fd: number): number;
+  sockError?(fd: number): number;
+  dupFd?(fd: number): number;
+  watchFd?(fd: number, events: number, cb: (status: number, events: number) => void): FdWatch | number;
+  watchSet?(watch: FdWatch, events: number): number;
+  watchClose?(watch: FdWatch): void;
 }
+
+/** A descriptor watched in the event loop (watchFd); opaque. */
+export type FdWatch = { readonly __fdWatch: unique symbol };
 
 /**
  * Where the build puts the addon, relative to this file (src/ under Jest, dist/ when built).
