@@ -18,7 +18,7 @@ export type { Addr } from './dialstring.js';
 export import dial = fromNet.dial;
 export import listen = fromNet.listen;
 export import registerNetwork = fromNet.registerNetwork;
-export type { Network, DialOptions, ListenOptions } from './net.js';
+export type { Network, DialOptions, ListenOptions, SocketIo } from './net.js';
 export import SocketConn = fromSocketConn.SocketConn;
 export import connPair = fromPair.connPair;
 export import copyFrame = fromFrameCopy.copyFrame;

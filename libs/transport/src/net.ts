@@ -2,12 +2,59 @@
  * Dial and listen on TCP and Unix sockets by dial string.
  */
 import * as net from 'node:net';
-import { promises as fsp } from 'node:fs';
+import { closeSync, promises as fsp } from 'node:fs';
 import { Errno, NinepError } from '@prose/protocol';
+import { sockIo } from '@prose/posix';
 import type { Conn, Listener } from './conn.js';
 import { formatDialString, parseDialString } from './dialstring.js';
+import { FdSocket } from './fd-socket.js';
 import { SocketConn, adoptWithOnread } from './socket-conn.js';
 import { SlabReader } from './slab-reader.js';
+
+/**
+ * Who reads and writes a TCP or Unix socket: 'fd', this process through @prose/posix's socket
+ * calls (FdSocket; the default where the addon is built), or 'node', Node's net.Socket.
+ */
+export type SocketIo = 'fd' | 'node';
+
+/** The default SocketIo: PROSE_SOCKET_IO, else 'fd'. */
+function defaultSocketIo(): SocketIo {
+  return process.env.PROSE_SOCKET_IO === 'node' ? 'node' : 'fd';
+}
+
+/** True when sockets are to be carried by FdSockets and can be. */
+function useFd(choice: SocketIo | undefined): boolean {
+  return (choice ?? defaultSocketIo()) === 'fd' && sockIo() !== undefined;
+}
+
+/**
+ * `s`'s connection carried by an FdSocket on a duplicate of its descriptor (see fd-socket.ts),
+ * or undefined, leaving `s` as it was, where Node's internals are not as expected or the socket
+ * has already read or queued anything.
+ *
+ * NODE INTERNALS: `socket._handle` and the handle's `fd` and `reading` (as adoptWithOnread).
+ */
+function fdSocketOf(s: net.Socket, onread: SlabReader['onread']): FdSocket | undefined {
+  const io = sockIo();
+  if (io === undefined) return undefined;
+  let h: { fd?: unknown; reading?: unknown } | null | undefined;
+  try {
+    h = (s as unknown as { _handle?: { fd?: unknown; reading?: unknown } | null })._handle;
+  } catch {
+    return undefined;
+  }
+  if (h == null || typeof h.fd !== 'number' || h.fd < 0 || h.reading === true || s.writableLength > 0 || s.readableLength > 0 || s.destroyed) {
+    return undefined;
+  }
+  const fd = io.dupFd(h.fd);
+  if (fd < 0) return undefined;
+  try {
+    return new FdSocket(io, fd, onread, s);
+  } catch {
+    closeSync(fd);
+    return undefined;
+  }
+}
 
 export interface DialOptions {
   /** Give up after this many ms (default 10000). */
@@ -24,6 +71,8 @@ export interface DialOptions {
    * replies). Default false: every frame is the handler's to keep.
    */
   lendFrames?: boolean;
+  /** Who reads and writes the socket (default: PROSE_SOCKET_IO, else 'fd' where the addon is built). */
+  socketIo?: SocketIo;
 }
 
 function socketNames(s: net.Socket, unixPath?: string): { remote: string; local: string } {
@@ -67,9 +116,11 @@ export function dial(addr: string, opts: DialOptions = {}): Promise<Conn> {
   if (other) return other.dial(addr, opts);
   const a = parseDialString(addr);
   return new Promise((resolve, reject) => {
-    // The socket reads into our slab (frames are views of it, big ones arrive in few reads).
+    // The socket reads into our slab (frames are views of it, big ones arrive in few reads):
+    // through an FdSocket once connected, or through Node's `onread`.
     const slab = new SlabReader(opts.maxFrame);
-    const onread = slab.onread;
+    const fd = useFd(opts.socketIo);
+    const onread = fd ? undefined : slab.onread;
     const socket = a.net === 'unix' ? net.createConnection({ path: a.path, onread }) : net.createConnection({ host: a.host, port: a.port, onread });
     const timer = setTimeout(() => fail(new NinepError(`dial ${addr}: timed out`, Errno.ETIMEDOUT)), opts.timeoutMs ?? 10000);
     const onAbort = () => fail(new NinepError(`dial ${addr}: interrupted`, Errno.EINTR));
@@ -87,9 +138,18 @@ export function dial(addr: string, opts: DialOptions = {}): Promise<Conn> {
     }
     socket.once('error', fail);
     socket.once('connect', () => {
+      // Paused before Node's first read, which follows this event.
+      if (fd) socket.pause();
       cleanup();
       if (a.net === 'tcp') socket.setNoDelay(true);
-      resolve(new SocketConn(socket, socketNames(socket, a.net === 'unix' ? a.path : undefined), opts.maxFrame, slab, opts.lendFrames));
+      const names = socketNames(socket, a.net === 'unix' ? a.path : undefined);
+      if (!fd) {
+        resolve(new SocketConn(socket, names, opts.maxFrame, slab, opts.lendFrames));
+        return;
+      }
+      // Not taken over (Node's internals not as expected): its 'data' chunks are framed.
+      const own = fdSocketOf(socket, slab.onread);
+      resolve(own ? new SocketConn(own, names, opts.maxFrame, slab, opts.lendFrames) : new SocketConn(socket, names, opts.maxFrame, undefined, opts.lendFrames));
     });
   });
 }
@@ -100,6 +160,8 @@ export interface ListenOptions {
   backlog?: number;
   /** As DialOptions.lendFrames, for every accepted connection. Default false. */
   lendFrames?: boolean;
+  /** As DialOptions.socketIo, for every accepted connection. */
+  socketIo?: SocketIo;
 }
 
 /**
@@ -112,14 +174,18 @@ export async function listen(addr: string, onConn: (c: Conn) => void, opts: List
   if (other) return other.listen(addr, onConn, opts);
   const a = parseDialString(addr);
   const server = net.createServer({ pauseOnConnect: true }, (accepted) => {
-    // Re-wrapped to read into a slab like a dialed socket (see adoptWithOnread); if that cannot
-    // be done, the accepted socket's 'data' events are framed instead.
+    // Read into a slab like a dialed socket: carried by an FdSocket, or re-wrapped with Node's
+    // `onread` (see adoptWithOnread); if neither can be done, its 'data' events are framed.
+    if (a.net === 'tcp') accepted.setNoDelay(true);
+    const names = socketNames(accepted, a.net === 'unix' ? a.path : undefined);
     const slab = new SlabReader(opts.maxFrame);
+    const own = useFd(opts.socketIo) ? fdSocketOf(accepted, slab.onread) : undefined;
+    if (own !== undefined) {
+      onConn(new SocketConn(own, names, opts.maxFrame, slab, opts.lendFrames));
+      return;
+    }
     const adopted = adoptWithOnread(accepted, slab.onread);
-    const socket = adopted ?? accepted;
-    if (a.net === 'tcp') socket.setNoDelay(true);
-    const names = socketNames(socket, a.net === 'unix' ? a.path : undefined);
-    onConn(new SocketConn(socket, names, opts.maxFrame, adopted ? slab : undefined, opts.lendFrames));
+    onConn(new SocketConn(adopted ?? accepted, names, opts.maxFrame, adopted ? slab : undefined, opts.lendFrames));
   });
   server.on('error', () => {});
   const bind = () =>

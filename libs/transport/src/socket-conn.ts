@@ -25,6 +25,10 @@ import { DEFAULT_MAX_FRAME, type Conn, type ConnHandler } from './conn.js';
 import { bigBuffers } from './buffer-pool.js';
 import { u8Set } from './frame-copy.js';
 import { SlabReader } from './slab-reader.js';
+import { FdSocket } from './fd-socket.js';
+
+/** What a SocketConn uses of its socket: a net.Socket, or an FdSocket (fd-socket.ts). */
+type ByteSocket = Socket | FdSocket;
 
 /** process.nextTick, read once: `process` is a getter on globalThis and a dictionary-mode object. */
 const nextTick = process.nextTick;
@@ -143,7 +147,7 @@ export class SocketConn implements Conn {
    * DialOptions.lendFrames.
    */
   constructor(
-    private readonly socket: Socket,
+    private readonly socket: ByteSocket,
     names: { remote: string; local: string },
     maxFrame = DEFAULT_MAX_FRAME,
     slab?: SlabReader,
@@ -157,10 +161,10 @@ export class SocketConn implements Conn {
       slab.onBytes = (n) => this.onRead(n, undefined);
     } else {
       this.framer = new Framer(maxFrame);
-      socket.on('data', (chunk: Buffer) => this.onRead(chunk.length, chunk));
+      (socket as Socket).on('data', (chunk: Buffer) => this.onRead(chunk.length, chunk));
     }
     socket.on('drain', () => this.wakeDrain());
-    socket.on('error', (err) => this.finish(err, true));
+    socket.on('error', (err) => this.finish(err as Error, true));
     socket.on('close', () => this.finish(undefined, false));
     socket.on('end', () => socket.end());
     socket.pause();
@@ -168,6 +172,11 @@ export class SocketConn implements Conn {
 
   get closed(): boolean {
     return this.isClosed;
+  }
+
+  /** Who reads and writes the socket: this process ('fd', see fd-socket.ts) or Node's net.Socket. */
+  get socketIo(): 'fd' | 'node' {
+    return this.socket instanceof FdSocket ? 'fd' : 'node';
   }
 
   start(handler: ConnHandler): void {

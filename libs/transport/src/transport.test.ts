@@ -38,11 +38,13 @@ describe('dial strings', () => {
   });
 });
 
-// `dialed`: the receiving end is the one `dial` made; otherwise the accepted one (re-wrapped by
-// `listen` to read into a SlabReader too, see adoptWithOnread).
+// `dialed`: the receiving end is the one `dial` made; otherwise the accepted one (read into a
+// SlabReader too: by an FdSocket, or re-wrapped by `listen`, see adoptWithOnread). `io`: who
+// reads and writes the sockets (fd-socket.ts, or Node's net.Socket).
 describe.each([
-  ['tcp', false], ['tcp', true], ['unix', false], ['unix', true], ['pair', false],
-] as const)('%s conn (receiver dialed: %s)', (kind, dialed) => {
+  ['tcp', false, 'fd'], ['tcp', true, 'fd'], ['unix', false, 'fd'], ['unix', true, 'fd'],
+  ['tcp', false, 'node'], ['tcp', true, 'node'], ['unix', false, 'node'], ['unix', true, 'node'], ['pair', false, 'fd'],
+] as const)('%s conn (receiver dialed: %s, socket io: %s)', (kind, dialed, io) => {
   let dir: string;
   let pairs: Array<[Conn, Conn]> = [];
   let closers: Array<() => Promise<void>> = [];
@@ -69,9 +71,9 @@ describe.each([
     const addr = kind === 'tcp' ? 'tcp!127.0.0.1!0' : `unix!${path.join(dir, `s${Math.random().toString(36).slice(2)}`)}`;
     let accepted!: (c: Conn) => void;
     const got = new Promise<Conn>((r) => (accepted = r));
-    const l = await listen(addr, (c) => accepted(c));
+    const l = await listen(addr, (c) => accepted(c), { socketIo: io });
     closers.push(() => l.close());
-    const client = track(await dial(l.addr));
+    const client = track(await dial(l.addr, { socketIo: io }));
     const server = track(await got);
     pairs.push([client, server]);
     return dialed ? [server, client] : [client, server];
@@ -233,11 +235,11 @@ describe.each([
   });
 });
 
-test('tcp send reports backpressure and drain() resolves once the peer reads', async () => {
+test.each(['fd', 'node'] as const)('tcp send reports backpressure and drain() resolves once the peer reads (socket io: %s)', async (io) => {
   let accepted!: (c: Conn) => void;
   const got = new Promise<Conn>((r) => (accepted = r));
-  const l = await listen('tcp!127.0.0.1!0', (c) => accepted(c));
-  const a = await dial(l.addr);
+  const l = await listen('tcp!127.0.0.1!0', (c) => accepted(c), { socketIo: io });
+  const a = await dial(l.addr, { socketIo: io });
   const b = await got;
   try {
     b.pause();
@@ -290,13 +292,13 @@ test('dial to a closed port fails with ECONNREFUSED', async () => {
   await expect(dial(addr)).rejects.toMatchObject({ code: 'ECONNREFUSED' });
 });
 
-describe('accepted sockets read into a reused slab, like dialed ones', () => {
+describe.each(['fd', 'node'] as const)('accepted sockets read into a reused slab, like dialed ones (socket io: %s)', (io) => {
   /** A listener, a raw client socket to it, and the accepted Conn collecting frames. */
   async function rawPair(kind: 'tcp' | 'unix', dir: string, lend?: { release: boolean; lendable?: (type: number, tag: number) => boolean }, pauseAfter?: number) {
     const addr = kind === 'tcp' ? 'tcp!127.0.0.1!0' : `unix!${path.join(dir, `a${Math.random().toString(36).slice(2)}`)}`;
     let accepted!: (c: Conn) => void;
     const got = new Promise<Conn>((r) => (accepted = r));
-    const l = await listen(addr, (c) => accepted(c), { lendFrames: lend !== undefined });
+    const l = await listen(addr, (c) => accepted(c), { lendFrames: lend !== undefined, socketIo: io });
     const a = parseDialString(l.addr);
     const sock = a.net === 'unix' ? net.createConnection({ path: a.path }) : net.createConnection({ host: a.host, port: a.port });
     await new Promise<void>((r, j) => { sock.once('connect', r); sock.once('error', j); });
