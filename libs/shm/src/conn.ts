@@ -49,6 +49,11 @@ export interface Signaller {
   ringPeer(): void;
   /** A token to take before arming the sleeping flags (thread mode: the bell's value). */
   prepare(): number;
+  /**
+   * Optional: called before `prepare` on the way to a `block`, so that rings a loop watch left
+   * unread do not end the block at once (an edge-triggered doorbell's counter; fd-signaller.ts).
+   */
+  beforeBlock?(): void;
   /** Waits for the own doorbell, then calls the wake callback once (thread); no-op when the doorbell is always watched (process). */
   wait(token: number): void;
   /**
@@ -398,6 +403,7 @@ export class ShmConn implements Conn {
     if (this.isClosed) return;
     if (!this.handler || this.paused) return this.wake();
     if (!this.ep.rxReady()) {
+      this.sig.beforeBlock?.();
       const token = this.sig.prepare();
       if (this.ep.armSleep(true, this.ep.txQueued > 0)) {
         this.sleeping = true;

@@ -10,6 +10,8 @@ export interface Watcher {
   close(): void;
   ref(): void;
   unref(): void;
+  /** 0 level-triggered, 1 edge-triggered from the first wake-up on, 2 edge-triggered in effect (absent from older builds). */
+  edge?(): number;
 }
 
 export interface Addon {
@@ -36,7 +38,8 @@ export interface Addon {
    */
   loopPoll?(maxUs: number): [number, number, number, number];
   /** `ownedFds` (builds with dupFd): closed once the watcher's poll handle is closed, or at thread teardown. */
-  Watcher: new (fd: number, drainEventfd: boolean, cb: (status: number) => void, ownedFds?: number[]) => Watcher;
+  /** `edge`: an eventfd doorbell watched edge-triggered, its counter left unread (see prose_shm.cc; builds before it ignore it). */
+  Watcher: new (fd: number, drainEventfd: boolean, cb: (status: number) => void, ownedFds?: number[], edge?: boolean) => Watcher;
 }
 
 /**
