@@ -20,7 +20,16 @@
  * the same serial round trips take 12.5-13.7 µs for all three (64 B: prose-tcp 13.1, diod 13.7,
  * raw-tcp 13.0), which is what the unpinned rows lose to the halted-vCPU wake-up.
  *
- * On one CPU, a serial round trip is 10-11 µs for all three. Ours used to run at one of two
+ * Our peers (the null 9P server and the raw floor's echo server) poll their event loops before
+ * they sleep, as every service does by default (@prose/service `--busy-poll-us` 50; off on one
+ * CPU, so the same-cpu rows are untouched): unpinned, a client's request then finds the server
+ * awake and only the reply wakes a halted vCPU. That took the unpinned serial 64 B round trip
+ * from 86-88 µs (ours and the raw floor alike; diod 86-87) to 30 µs (diod 86), 15 of 24
+ * unpinned targets met before, 22 after (the two misses: pipelined16 p50 against the raw
+ * floor, whose unpinned pipelined rows move by 2-3x from run to run).
+ *
+ * On one CPU, a serial round trip is 10-11 µs for all three (9.7-10.6 for ours since the
+ * sockets are read and written by the process itself, @prose/transport's FdSocket). Ours used to run at one of two
  * levels (9.6-10.2 or 11.2-12.2 µs at 64 B; diod 10.4-10.7 every time), set for the life of the
  * two processes by where V8's code range landed against glibc's 64 MiB-aligned per-thread malloc
  * arenas (layout.ts has the measurements): both ends' CPU per round trip rose together (about
