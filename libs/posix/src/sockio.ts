@@ -7,7 +7,7 @@
  * descriptor is ready (libuv's uv_poll), so @prose/transport's FdSocket can carry a Conn with
  * none of that: measured on a 2-vCPU VM, a small request/reply exchange with a C client on the
  * same CPU (a Node echo server over @prose/transport, no 9P) took 8.4 µs a round trip against
- * 8.8–8.9 through net.Socket (C to C: 5.5–5.9; a bare Node loop on these calls: 7.2–7.9).
+ * 8.8–8.9 through net.Socket (C to C: 5.5–5.9).
  *
  * Every call returns a negative errno on failure, never throws for the system's errors.
  */
