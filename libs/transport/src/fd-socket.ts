@@ -175,6 +175,11 @@ export class FdSocket {
   }
 
   private enqueue(buf: Buffer, cb: (() => void) | undefined): void {
+    if (buf.length === 0) {
+      // Nothing to write (a queued empty part would be offered to the kernel for ever).
+      if (cb !== undefined) nextTick(cb);
+      return;
+    }
     this.queue.push(buf);
     this.callbacks.push(cb);
     this.writableLength += buf.length;
