@@ -2,7 +2,8 @@
 // A small peer for the process tests: requires the built package (npx tsc -b first).
 //   peer.js serve <addr> [mode]     echo every frame back on every channel; prints "listening <addr>"
 //   peer.js serve-slow <addr> <ms>  the same, each echo <ms> late
-//   peer.js serve-hostile <addr>    on the first frame of a channel, corrupt the head word of its reply ring
+//   peer.js serve-hostile <addr>    5 ms after the first frame of a channel, corrupt the head word of its
+//                                   reply ring (late enough that a dialer with blockUs is blocked by then)
 //   peer.js dial <addr> <mode>      dial, print "connected <mode>", echo frames back
 //   peer.js hostile <addr> <what>   dial, then corrupt the segment (what: head|tail|record|slot|size|fuzz)
 //   peer.js hang <addr>             listen, accept, never answer the hello (handshake timeout)
@@ -48,10 +49,12 @@ async function main() {
     await shm.listenShm(addr, (c) => {
       c.start({
         frame: () => {
-          const ep = c['ep'];
-          Atomics.store(new Int32Array(ep.sab, 0, 1024), 5 * 16, 123457); // ring 0's head: not aligned, beyond the ring
-          ep.ringPeer();
-          process.stdout.write('corrupted\n');
+          setTimeout(() => {
+            const ep = c['ep'];
+            Atomics.store(new Int32Array(ep.sab, 0, 1024), 5 * 16, 123457); // ring 0's head: not aligned, beyond the ring
+            ep.ringPeer();
+            process.stdout.write('corrupted\n');
+          }, 5);
         },
         close: () => {},
       });
