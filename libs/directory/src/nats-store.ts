@@ -1,11 +1,12 @@
 /**
  * The directory in NATS: records in a JetStream KV bucket (history, replicas and max age
  * configurable), keys `chan.<service>.<provider>`, watched with an ordered consumer that is
- * restarted from the last revision seen when it fails; liveness over the NATS micro-services
+ * restarted from the last revision seen when it fails, listed without one (stream state, then
+ * direct gets); liveness over the NATS micro-services
  * protocol (`$SRV.PING/INFO/STATS`). nats-server 2.9 has no per-key TTL, so the lease is the
  * record's `expiresAt` (see Directory) and the bucket's max age only collects garbage.
  */
-import { RequestStrategy, connect, type KV, type KvEntry, type NatsConnection, type QueuedIterator } from 'nats';
+import { RequestStrategy, connect, type JetStreamManager, type KV, type KvEntry, type NatsConnection, type QueuedIterator } from 'nats';
 import { Channel } from './channel.js';
 import { DirectoryError, decodeRecord, encodeRecord, parseKey, recordKey, type ProviderRecord } from './record.js';
 import type { Announcement, Presence, Store, StoreEvent } from './store.js';
@@ -49,6 +50,7 @@ export class NatsStore implements Store {
     /** The connection, for callers that want more of NATS. */
     readonly nc: NatsConnection,
     private readonly kv: KV,
+    private readonly jsm: JetStreamManager,
     readonly bucket: string,
     private readonly retryMs: number,
   ) {
@@ -91,7 +93,8 @@ export class NatsStore implements Store {
           replicas: opts.replicas ?? 1,
           ttl: opts.maxAgeMs ?? 3600_000,
         });
-        return new NatsStore(nc, kv, bucket, opts.retryMs ?? 10000);
+        const jsm = await nc.jetstreamManager({ timeout: opts.requestTimeoutMs ?? 2000, checkAPI: false });
+        return new NatsStore(nc, kv, jsm, bucket, opts.retryMs ?? 10000);
       } catch (e) {
         last = e;
         if (Date.now() > deadline) {
@@ -146,29 +149,27 @@ export class NatsStore implements Store {
     return this.retry(() => this.listOnce(service));
   }
 
+  /**
+   * Every live record under the filter, read without a consumer: the stream's per-subject
+   * state names the keys (answered by the stream leader), then each key's last value is fetched
+   * (a direct get, which any replica answers). Creating a consumer took from 2 s to over 10 s
+   * after a node loss in a 3-node cluster (nats-server 2.9.10) while gets already worked.
+   */
   private async listOnce(service?: string): Promise<ProviderRecord[]> {
-    // One pass of a LastValue watch: every live key's latest value, then stop.
-    let it: QueuedIterator<KvEntry> | undefined;
-    let done = false;
-    it = await this.kv.watch({
-      key: service === undefined ? 'chan.>' : `chan.${service}.*`,
-      ignoreDeletes: true,
-      initializedFn: () => {
-        done = true;
-        it?.stop();
-      },
-    });
-    if (done) it.stop();
-    const out = new Map<string, ProviderRecord>();
-    for await (const e of it) {
-      if (e.operation !== 'PUT') {
-        out.delete(e.key);
-        continue;
+    const prefix = `$KV.${this.bucket}.`;
+    const filter = prefix + (service === undefined ? 'chan.>' : `chan.${service}.*`);
+    const si = await this.jsm.streams.info(`KV_${this.bucket}`, { subjects_filter: filter });
+    const keys = Object.keys(si.state.subjects ?? {}).map((s) => s.slice(prefix.length)).sort();
+    const out: ProviderRecord[] = [];
+    for (let i = 0; i < keys.length; i += LIST_GETS_IN_FLIGHT) {
+      const entries = await Promise.all(keys.slice(i, i + LIST_GETS_IN_FLIGHT).map((k) => this.kv.get(k)));
+      for (const e of entries) {
+        if (e === null || e.operation !== 'PUT') continue;
+        const r = decodeRecord(e.value);
+        if (r) out.push(r);
       }
-      const r = decodeRecord(e.value);
-      if (r) out.set(e.key, r);
     }
-    return [...out.values()];
+    return out;
   }
 
   watch(): AsyncIterableIterator<StoreEvent> {
@@ -265,6 +266,9 @@ export class NatsStore implements Store {
     await this.nc.close().catch(() => {});
   }
 }
+
+/** Key reads a list keeps outstanding at once. */
+const LIST_GETS_IN_FLIGHT = 32;
 
 function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
