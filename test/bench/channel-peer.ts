@@ -12,7 +12,7 @@
 import { isMainThread, parentPort, workerData } from 'node:worker_threads';
 import { MsgType, encodeVec, get16 } from '@prose/protocol';
 import { Server, silentLogger } from '@prose/server';
-import { Doorbell, listenShm, listenShmThreads, type DoorbellFds, type ShmConn } from '@prose/shm';
+import { Doorbell, listenShm, listenShmThreads, loopIdleMetric, type DoorbellFds, type ShmConn } from '@prose/shm';
 import { nullTree } from './null-server.js';
 
 /** The SAB ping-pong floor: word 0 = request seq, word 16 = reply seq, word 32 = length; data at 4096. */
@@ -67,6 +67,7 @@ export function echo(c: ShmConn): void {
 
 if (!isMainThread && workerData?.role) {
   const role = workerData.role as string;
+  loopIdleMetric(false); // every loop of ours in the benchmarks (null-server.ts)
   if (role === 'server' || role === 'echo') {
     const server = new Server(nullTree(), { logger: silentLogger, maxMsize: workerData.msize });
     const l = listenShmThreads(role === 'echo' ? echo : (c) => server.serve(c), workerData.layout ?? {});
@@ -79,6 +80,7 @@ if (!isMainThread && workerData?.role) {
   }
 } else if (require.main === module) {
   (async () => {
+    loopIdleMetric(false);
     const server = new Server(nullTree(), { logger: silentLogger, maxMsize: Number(process.env.PROSE_BENCH_MSIZE) || undefined });
     const args = process.argv.slice(2);
     const echoing = args[0] === '--echo';

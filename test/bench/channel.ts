@@ -32,7 +32,8 @@
  * spins, and 'raw-loop-wait' waits in both threads' event loops on eventfd doorbells (@prose/shm
  * `Doorbell`, the wake-up path of notify mode without the rings or 9P). Our notify ends keep
  * their event loops free (the issue asks for it); 'raw-loop-wait' shows what that costs by
- * itself (on one CPU here: 3.9–4.4 µs against raw-sab-wait's 3.8–4.2), so what a notify case
+ * itself (on one CPU here: 3.5–3.7 µs against raw-sab-wait's 3.8–3.9, loops without the
+ * idle-time metric as services run them), so what a notify case
  * adds to it is 9P and the rings. The client of a '-block' case holds its loop up to 5 ms per
  * request instead; see the shm README. The rings alone: 'shm-thread-echo' and 'shm-proc-echo'
  * send the same Twrite frames (encoded by the codec) over notify-mode ShmConns to a peer that
@@ -72,7 +73,7 @@ import { Worker } from 'node:worker_threads';
 import { Client, type Fid } from '@prose/client';
 import { L_O_WRONLY, MsgType, encodeVec } from '@prose/protocol';
 import type { Conn } from '@prose/transport';
-import { Doorbell, dialShm, dialShmThread, doorbellPair, haveAddon, type ShmConn, type ShmMode } from '@prose/shm';
+import { Doorbell, dialShm, dialShmThread, doorbellPair, haveAddon, loopIdleMetric, type ShmConn, type ShmMode } from '@prose/shm';
 import type { ChildProcess } from 'node:child_process';
 import { startNodePeer, stopChild, type Peer } from '../support/child.js';
 import { distBench, measure } from './core.js';
@@ -461,6 +462,7 @@ export async function runChannelBench(opts: ChannelOptions = {}): Promise<Row[]>
   const placements = opts.placements ?? (os.cpus().length > 1 ? ['same-cpu', 'diff-cpu'] : ['same-cpu']);
   const cases = (opts.cases ?? CHANNEL_CASES).filter((c) => !(c.startsWith('shm-proc') || c === 'raw-loop-wait') || haveAddon());
   const log = opts.log ?? (() => {});
+  loopIdleMetric(false); // the driver's loop, as every loop of ours in the benchmarks (null-server.ts)
   const rows: Row[] = [];
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'prose-channel-'));
   try {

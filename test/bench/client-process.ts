@@ -8,6 +8,7 @@
  * drivers the same way (`runJsonProcess`).
  */
 import { createInterface } from 'node:readline';
+import { loopIdleMetric } from '@prose/shm';
 import { spawnPinned } from './placement.js';
 import { logLine } from './stats.js';
 
@@ -65,6 +66,7 @@ export function runJsonProcess<T>(cpus: string | undefined, args: string[], log:
  */
 export function serveClientProcess<P, T>(flag: string, body: (plan: P, log: (line: string) => void) => Promise<T>): boolean {
   if (process.argv[2] !== flag) return false;
+  loopIdleMetric(false); // as our peers run (null-server.ts)
   body(JSON.parse(process.argv[3]!) as P, logLine).then(
     (r) => {
       process.stdout.write(JSON.stringify(r) + '\n');

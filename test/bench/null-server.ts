@@ -4,12 +4,16 @@
  * `listening <addr>` for each once all are bound.
  */
 import { Server, Tree, dir, file, silentLogger } from '@prose/server';
-import { pollLoopBeforeBlocking } from '@prose/shm';
+import { loopIdleMetric, pollLoopBeforeBlocking } from '@prose/shm';
 
 /**
  * The event-loop polling every service runs with (@prose/service's `--busy-poll-us`, default
  * 50 µs; off when the process can run on one CPU only, so the same-cpu rows are untouched): the
  * null server stands for our server as the mesh runs it. The raw floor (raw-echo.ts) polls too.
+ * Likewise every event loop of ours in the benchmarks, peers, floors and client processes alike,
+ * drops the loop's idle-time metric as services do (`loop-idle-metric`, @prose/shm
+ * `loopIdleMetric`): a system call fewer each time a loop sleeps. A loop that polls keeps it
+ * (its window is judged on it): the null server and the raw floor drop it on one CPU only.
  */
 export const PEER_BUSY_POLL_US = 50;
 
@@ -21,6 +25,7 @@ export function nullTree(): Tree {
 if (require.main === module) {
   (async () => {
     pollLoopBeforeBlocking(PEER_BUSY_POLL_US);
+    loopIdleMetric(false);
     const server = new Server(nullTree(), { logger: silentLogger });
     // Every address is bound before any is announced: the parent starts on the first line.
     const ls = [];

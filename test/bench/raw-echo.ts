@@ -12,7 +12,7 @@
  * session, tags and fids, the client's mux.
  */
 import { dial, listen, type Conn, type Listener } from '@prose/transport';
-import { pollLoopBeforeBlocking } from '@prose/shm';
+import { loopIdleMetric, pollLoopBeforeBlocking } from '@prose/shm';
 import { PEER_BUSY_POLL_US } from './null-server.js';
 
 const REQ_HDR = 23;
@@ -78,6 +78,7 @@ export class RawClient {
 
 if (require.main === module) {
   pollLoopBeforeBlocking(PEER_BUSY_POLL_US); // as the null 9P server does
+  loopIdleMetric(false);
   rawEchoServer().then((l) => {
     process.stdout.write(`listening ${l.addr}\n`);
     process.on('SIGTERM', () => process.exit(0));

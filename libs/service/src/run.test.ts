@@ -3,6 +3,8 @@ import { service as healthService } from 'grpc-health-check';
 import { Client } from '@prose/client';
 import { Tree, dir, silentLogger, textFile } from '@prose/server';
 import { ConfigError } from './config.js';
+import { performance } from 'node:perf_hooks';
+import { threadCpus } from '@prose/shm';
 import { startService, type ServiceDef } from './run.js';
 
 const def: ServiceDef = {
@@ -54,4 +56,48 @@ test('bad configuration is a ConfigError naming the option', async () => {
   await expect(startService(def, ['--busy-poll-us', '-5'], {}, silentLogger)).rejects.toThrow(/busy-poll-us: want a whole number of µs/);
   await expect(startService(def, [], { PROSE_BUSY_POLL_US: '2000000' }, silentLogger)).rejects.toThrow(/busy-poll-us/);
   await expect(startService(def, ['--health', 'unix!/x'], {}, silentLogger)).rejects.toThrow(/must be tcp!host!port/);
+});
+
+/** How much of the next 60 ms this (Jest's) loop spent asleep, by Node's own idle-time metric. */
+async function idleOver60ms(): Promise<number> {
+  const e = performance.eventLoopUtilization();
+  await new Promise((r) => setTimeout(r, 60));
+  return performance.eventLoopUtilization(e).idle;
+}
+
+test('services that do not poll drop the loop\'s idle-time metric while they run, unless told to keep it', async () => {
+  const base = ['--listen', 'tcp!127.0.0.1!0', '--health', 'none', '--busy-poll-us', '0'];
+  expect(await idleOver60ms()).toBeGreaterThan(30);
+  const a = await startService(def, base, {}, silentLogger);
+  const b = await startService(def, base, {}, silentLogger);
+  try {
+    expect(await idleOver60ms()).toBe(0);
+    await a.stop();
+    expect(await idleOver60ms()).toBe(0); // b still runs without it
+  } finally {
+    await a.stop();
+    await b.stop();
+  }
+  expect(await idleOver60ms()).toBeGreaterThan(30); // the last one gave it back
+  const kept = await startService(def, [...base, '--loop-idle-metric'], {}, silentLogger);
+  try {
+    expect(await idleOver60ms()).toBeGreaterThan(30);
+  } finally {
+    await kept.stop();
+  }
+  const viaEnv = await startService(def, base, { PROSE_LOOP_IDLE_METRIC: 'true' }, silentLogger);
+  try {
+    expect(await idleOver60ms()).toBeGreaterThan(30);
+  } finally {
+    await viaEnv.stop();
+  }
+});
+
+(threadCpus().length >= 2 ? test : test.skip)('a service whose loop polls keeps the metric: the window is judged on it', async () => {
+  const svc = await startService(def, ['--listen', 'tcp!127.0.0.1!0', '--health', 'none', '--busy-poll-us', '50'], {}, silentLogger);
+  try {
+    expect(await idleOver60ms()).toBeGreaterThan(30);
+  } finally {
+    await svc.stop();
+  }
 });

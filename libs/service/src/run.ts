@@ -4,7 +4,7 @@
  * A service's main.ts is then a few lines: `runMain(def)`.
  */
 // Loading @prose/shm makes shm!/path listen addresses work (shared-memory channels).
-import { pollLoopBeforeBlocking } from '@prose/shm';
+import { loopIdleMetric, pollLoopBeforeBlocking } from '@prose/shm';
 import { Server, consoleLogger, type Logger, type ServerOptions, type Srv } from '@prose/server';
 import type { Listener } from '@prose/transport';
 import { registerFromConfig, type ServiceRegistration } from '@prose/directory';
@@ -13,6 +13,8 @@ import { startHealth, type HealthServer } from './health.js';
 
 /** Services started in this process that turned on polling of its event loop (`busy-poll-us`). */
 let pollingServices = 0;
+/** Services started in this process that dropped its loop's idle-time metric (`loop-idle-metric` false). */
+let idleMetricDroppers = 0;
 
 /** Options every service has. */
 export const COMMON_OPTIONS: ConfigSpec = {
@@ -21,6 +23,7 @@ export const COMMON_OPTIONS: ConfigSpec = {
   'max-msize': { type: 'number', env: 'PROSE_MAX_MSIZE', default: 8 * 1024 * 1024 + 24, help: 'largest msize offered' },
   'drain-ms': { type: 'number', env: 'PROSE_DRAIN_MS', default: 5000, help: 'how long SIGTERM waits for in-flight requests' },
   'busy-poll-us': { type: 'number', env: 'PROSE_BUSY_POLL_US', default: 50, help: 'before the event loop sleeps, poll for I/O for up to this many µs, a window that adapts to the traffic (0: never; never on one CPU): clients on other CPUs of a VM whose idle vCPUs halt are answered without waking it' },
+  'loop-idle-metric': { type: 'boolean', env: 'PROSE_LOOP_IDLE_METRIC', default: false, help: 'keep the event loop\'s idle-time metric (performance.eventLoopUtilization()); without it the loop makes one system call fewer every time it sleeps' },
   debug: { type: 'boolean', short: 'D', env: 'PROSE_DEBUG', default: false, help: 'trace every 9P message to stderr' },
   registry: { type: 'string', env: 'PROSE_REGISTRY', default: '', help: 'register in the directory: NATS URLs (nats://host:port,...) or a registry\'s gRPC address (tcp!host!port); "" or "none": do not' },
   'registry-addr': { type: 'list', env: 'PROSE_REGISTRY_ADDR', default: [], help: 'addresses to advertise in the directory (default: the listening ones)' },
@@ -124,6 +127,9 @@ export async function startService<A>(def: ServiceDef<A>, argv: readonly string[
   const polling = pollLoopBeforeBlocking(busyPollUs);
   if (polling.on) pollingServices++;
   else logger.debug(`${def.name}: event loop polling off: ${polling.why}`);
+  const idleMetric = cfg['loop-idle-metric'] ? { kept: true } : loopIdleMetric(false);
+  if (!idleMetric.kept) idleMetricDroppers++;
+  else if (idleMetric.why) logger.debug(`${def.name}: event loop idle-time metric kept: ${idleMetric.why}`);
   for (const l of listeners) process.stdout.write(`listening ${l.addr}\n`);
   if (health) process.stdout.write(`health ${health.addr}\n`);
   if (registration) process.stdout.write(`registered ${def.name} ${registration.registration.record.provider}\n`);
@@ -146,6 +152,7 @@ export async function startService<A>(def: ServiceDef<A>, argv: readonly string[
         await health?.close();
         // The loop is the process's: it stops polling when no service in it wants it.
         if (polling.on && --pollingServices === 0) pollLoopBeforeBlocking(0);
+        if (!idleMetric.kept && --idleMetricDroppers === 0) loopIdleMetric(true);
       })()),
   };
 }

@@ -47,4 +47,5 @@ export import shareOneCpu = fromAffinity.shareOneCpu;
 export import parseCpuList = fromAffinity.parseCpuList;
 export import pollLoopBeforeBlocking = fromLoopPoll.pollLoopBeforeBlocking;
 export import loopPollStats = fromLoopPoll.loopPollStats;
+export import loopIdleMetric = fromLoopPoll.loopIdleMetric;
 export type { LoopPollResult, LoopPollStats } from './loop-poll.js';

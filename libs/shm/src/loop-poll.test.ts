@@ -3,6 +3,8 @@
  * in a child process of its own (the built dist), so the polling of one never touches Jest's
  * loop or another case: turned off on one CPU, an idle loop that stops polling and costs no
  * CPU, a chatty exchange found by polling, timers on time, a process that exits on its own.
+ * And loopIdleMetric: a loop that drops its idle-time metric, keeps it again, only its own, and
+ * keeps it while it polls.
  */
 import { spawn } from 'node:child_process';
 import * as net from 'node:net';
@@ -127,6 +129,66 @@ d('loop polling', () => {
     const r = await child<{ on: boolean }>('console.log(JSON.stringify(shm.pollLoopBeforeBlocking(50)));');
     expect(typeof r.on).toBe('boolean');
     expect(Date.now() - t0).toBeLessThan(10_000);
+  });
+});
+
+d('the loop\'s idle-time metric', () => {
+  test('dropped, the loop reads as never idle; kept again, its sleeps count again', async () => {
+    // Each phase sleeps 60 ms in the loop: Node's eventLoopUtilization() says how much was idle.
+    const r = await child<{ start: unknown; dropped: unknown; idleOff: number; kept: unknown; idleOn: number; idleBefore: number }>(`
+      const { performance } = require('node:perf_hooks');
+      const sleep = (ms) => new Promise((res) => setTimeout(res, ms));
+      const idleOver = async () => { const e = performance.eventLoopUtilization(); await sleep(60); return performance.eventLoopUtilization(e).idle; };
+      (async () => {
+        const idleBefore = await idleOver();
+        const start = shm.loopIdleMetric(true);
+        const dropped = shm.loopIdleMetric(false);
+        const idleOff = await idleOver();
+        const kept = shm.loopIdleMetric(true);
+        const idleOn = await idleOver();
+        console.log(JSON.stringify({ start, dropped, idleOff, kept, idleOn, idleBefore }));
+      })();`);
+    expect(r.start).toEqual({ kept: true });
+    expect(r.idleBefore).toBeGreaterThan(30);
+    expect(r.dropped).toEqual({ kept: false });
+    expect(r.idleOff).toBe(0);
+    expect(r.kept).toEqual({ kept: true });
+    expect(r.idleOn).toBeGreaterThan(30);
+  });
+
+  multi('a loop that polls before it blocks keeps it, and starting to poll takes it back', async () => {
+    const r = await child<{ dropped: unknown; polling: unknown; refused: { kept: boolean; why: string }; idle: number; after: unknown }>(`
+      const { performance } = require('node:perf_hooks');
+      const dropped = shm.loopIdleMetric(false);
+      const polling = shm.pollLoopBeforeBlocking(50);
+      const refused = shm.loopIdleMetric(false);
+      const e = performance.eventLoopUtilization();
+      setTimeout(() => {
+        const idle = performance.eventLoopUtilization(e).idle;
+        shm.pollLoopBeforeBlocking(0);
+        console.log(JSON.stringify({ dropped, polling, refused, idle, after: shm.loopIdleMetric(false) }));
+      }, 60);`);
+    expect(r.dropped).toEqual({ kept: false });
+    expect(r.polling).toEqual({ on: true });
+    expect(r.refused.kept).toBe(true);
+    expect(r.refused.why).toMatch(/polls before it blocks/);
+    expect(r.idle).toBeGreaterThan(30);
+    expect(r.after).toEqual({ kept: false });
+  });
+
+  test('a worker that drops it leaves the main thread\'s loop as it was', async () => {
+    const r = await child<{ worker: unknown; mainIdle: number }>(`
+      const { Worker } = require('node:worker_threads');
+      const { performance } = require('node:perf_hooks');
+      const w = new Worker(\`
+        const shm = require(\${JSON.stringify(${JSON.stringify(DIST)})});
+        require('node:worker_threads').parentPort.postMessage(shm.loopIdleMetric(false));\`, { eval: true });
+      w.once('message', (m) => {
+        const e = performance.eventLoopUtilization();
+        setTimeout(() => console.log(JSON.stringify({ worker: m, mainIdle: performance.eventLoopUtilization(e).idle })), 60);
+      });`);
+    expect(r.worker).toEqual({ kept: false });
+    expect(r.mainIdle).toBeGreaterThan(30);
   });
 });
 

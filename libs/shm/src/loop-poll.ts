@@ -54,6 +54,31 @@ export function loopPollStats(): LoopPollStats | undefined {
   return polls === 0 && blocks === 0 && windowUs === 0 ? undefined : { windowUs, polls, found, blocks };
 }
 
+/**
+ * Keeps (`true`) or drops (`false`) the idle-time metric of this thread's event loop, and says
+ * whether it is kept now. Node has libuv time every sleep of the loop (what
+ * `performance.eventLoopUtilization()` reports), and a loop with that metric makes one more
+ * system call, a zero-timeout epoll_wait, at every turn that goes to sleep. Peers on one CPU
+ * sleep at every message: two such calls per round trip. Dropped, the loop reads as never
+ * idle (`eventLoopUtilization()` says 1) until it is kept again. A loop that polls before it
+ * blocks keeps it (the polling window is judged on the sleeps it measures; a loop that starts
+ * polling takes it back), and so does one where the addon is missing or libuv is not one whose
+ * flag is known: the answer then says why.
+ */
+export function loopIdleMetric(keep: boolean): { kept: boolean; why?: string } {
+  let addon;
+  try {
+    addon = loadAddon();
+  } catch (e) {
+    return { kept: true, why: (e as Error).message };
+  }
+  if (addon.loopIdleMetric === undefined) return { kept: true, why: 'the shm addon predates loopIdleMetric; rebuild it with `npm run build:native -w @prose/shm`' };
+  const r = addon.loopIdleMetric(keep ? 1 : 0);
+  if (r < 0) return { kept: true, why: `libuv ${process.versions.uv} is not one whose idle-time flag is known (1.39 to 1.x)` };
+  if (r === 2) return { kept: true, why: 'the loop polls before it blocks (pollLoopBeforeBlocking), and its window is judged on the metric' };
+  return { kept: r === 1 };
+}
+
 /** The addon's loopPoll, or why there is none. */
 function addonLoopPoll(): ((maxUs: number) => [number, number, number, number]) | string {
   let addon;

@@ -37,6 +37,8 @@ export interface Addon {
    * built before it (see loop-poll.ts).
    */
   loopPoll?(maxUs: number): [number, number, number, number];
+  /** This thread's loop's idle-time metric: 1 on, 0 off, -1 asks; answers 1, 0, or -1 (unknown libuv). */
+  loopIdleMetric?(mode: number): number;
   /** `ownedFds` (builds with dupFd): closed once the watcher's poll handle is closed, or at thread teardown. */
   /** `edge`: an eventfd doorbell watched edge-triggered, its counter left unread (see prose_shm.cc; builds before it ignore it). */
   Watcher: new (fd: number, drainEventfd: boolean, cb: (status: number) => void, ownedFds?: number[], edge?: boolean) => Watcher;
