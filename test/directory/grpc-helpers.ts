@@ -82,7 +82,11 @@ export function messages<T = any>(s: grpc.ClientReadableStream<T>): { next(ms?: 
         if (failed) throw failed;
         const left = deadline - Date.now();
         if (left <= 0) throw new Error('no message in time');
-        await new Promise<void>((r) => { wake = r; setTimeout(r, left); });
+        await new Promise<void>((r) => {
+          // A timer left pending after a message came would hold Jest's worker up to `ms`.
+          const t = setTimeout(r, left);
+          wake = () => { clearTimeout(t); r(); };
+        });
         wake = undefined;
       }
       return all[read++]!;
