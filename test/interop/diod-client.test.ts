@@ -44,6 +44,9 @@ async function untilBlockedInFifoOpen(pid: number): Promise<void> {
 }
 
 describe('client against diod over TCP (9P2000.L)', () => {
+  /** Why the shared connection closed, once it has; reported by the first afterEach after. */
+  let lostWith: Error | undefined;
+  let lostReported = false;
   let diod: Diod;
   let client: Client;
   let root: Fid;
@@ -53,6 +56,7 @@ describe('client against diod over TCP (9P2000.L)', () => {
     diod = await startDiod();
     dir = diod.exportDir;
     client = await Client.connect(diod.addr, { msize: 8 * 1024 * 1024 + 24 });
+    void client.whenClosed().then((e) => { lostWith = e ?? new Error('closed'); });
     root = await client.attach({ aname: dir });
   });
 
@@ -67,6 +71,11 @@ describe('client against diod over TCP (9P2000.L)', () => {
   afterEach(() => {
     // Nothing the client sends may bring diod down.
     if (!diod.running()) throw new Error(`diod died: ${diod.proc.exitCode ?? diod.proc.signalCode}\n${diod.log()}`);
+    // Nor make it drop the connection, which every later test shares: say so once, with diod's log.
+    if (lostWith !== undefined && !lostReported) {
+      lostReported = true;
+      throw new Error(`diod dropped the connection (${lostWith.message}); diod's log:\n${diod.log()}`);
+    }
   });
 
   test('version: 9P2000.L, msize negotiated down to diod\'s maximum', async () => {
