@@ -23,7 +23,7 @@ export const COMMON_OPTIONS: ConfigSpec = {
   'max-msize': { type: 'number', env: 'PROSE_MAX_MSIZE', default: 8 * 1024 * 1024 + 24, help: 'largest msize offered' },
   'drain-ms': { type: 'number', env: 'PROSE_DRAIN_MS', default: 5000, help: 'how long SIGTERM waits for in-flight requests' },
   'busy-poll-us': { type: 'number', env: 'PROSE_BUSY_POLL_US', default: 50, help: 'before the event loop sleeps, poll for I/O for up to this many µs, a window that adapts to the traffic (0: never; never on one CPU): clients on other CPUs of a VM whose idle vCPUs halt are answered without waking it' },
-  'loop-idle-metric': { type: 'boolean', env: 'PROSE_LOOP_IDLE_METRIC', default: false, help: 'keep the event loop\'s idle-time metric (performance.eventLoopUtilization()); without it the loop makes one system call fewer every time it sleeps' },
+  'loop-idle-metric': { type: 'boolean', env: 'PROSE_LOOP_IDLE_METRIC', default: false, help: 'keep the event loop\'s idle-time metric (performance.eventLoopUtilization()) even when the loop does not poll (busy-poll-us); without it the loop makes one system call fewer every time it sleeps' },
   debug: { type: 'boolean', short: 'D', env: 'PROSE_DEBUG', default: false, help: 'trace every 9P message to stderr' },
   registry: { type: 'string', env: 'PROSE_REGISTRY', default: '', help: 'register in the directory: NATS URLs (nats://host:port,...) or a registry\'s gRPC address (tcp!host!port); "" or "none": do not' },
   'registry-addr': { type: 'list', env: 'PROSE_REGISTRY_ADDR', default: [], help: 'addresses to advertise in the directory (default: the listening ones)' },
