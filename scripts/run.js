@@ -26,7 +26,10 @@ const children = [];
 function start(name, args) {
   const script = path.join(root, 'services', name, 'dist', 'main.js');
   if (!fs.existsSync(script)) return Promise.resolve(undefined);
-  const proc = spawn(process.execPath, [script, ...args], { stdio: ['ignore', 'pipe', 'inherit'], env: meshEnv() });
+  // A process group of its own: Ctrl-C at a terminal signals the whole foreground group, and
+  // the registry would then go at the same time as the gateways that deregister from it. The
+  // signal reaches this script alone, which stops them in order (stopAll).
+  const proc = spawn(process.execPath, [script, ...args], { stdio: ['ignore', 'pipe', 'inherit'], env: meshEnv(), detached: true });
   children.push(proc);
   return new Promise((resolve, reject) => {
     let out = '';
@@ -51,7 +54,7 @@ function stopChild(p) {
   });
 }
 
-/** The gateways first (they deregister from the registry), then the registry. */
+/** The gateways first (they deregister from the registry), then the registry. Idempotent. */
 async function stopAll() {
   const [registry, ...gateways] = children;
   await Promise.all(gateways.map(stopChild));
@@ -126,6 +129,15 @@ async function demoStorage(ns, exportDir) {
 }
 
 async function main() {
+  // Installed before anything starts: the children are not in our process group, so nothing
+  // else would stop them.
+  let stopping;
+  const stop = () => {
+    stopping ??= stopAll().then(() => process.exit(0));
+  };
+  process.on('SIGINT', stop);
+  process.on('SIGTERM', stop);
+  process.on('exit', () => { for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL'); });
   const exportDir = path.join(runDir, 'data');
   fs.mkdirSync(exportDir);
   say(`PROSE mesh: starting the registry and the gateways (run dir ${runDir})`);
@@ -168,9 +180,6 @@ async function main() {
     return;
   }
   say('mesh is up; Ctrl-C stops it');
-  const stop = () => stopAll().then(() => process.exit(0));
-  process.once('SIGINT', stop);
-  process.once('SIGTERM', stop);
 }
 
 main().catch(async (e) => {
