@@ -17,7 +17,7 @@
  * it polls (its yields would only hand the CPU over), so it is left as it is.
  */
 import { threadCpus } from './affinity.js';
-import { loadAddon } from './native.js';
+import { loadAddon, type Addon } from './native.js';
 
 export interface LoopPollStats {
   /** The current window (µs). */
@@ -36,7 +36,7 @@ export type LoopPollResult = { on: true } | { on: false; why: string };
  */
 export function pollLoopBeforeBlocking(maxUs: number): LoopPollResult {
   if (!Number.isInteger(maxUs) || maxUs < 0 || maxUs > 1_000_000) throw new RangeError(`loop polling: want a whole number of µs from 0 to 1000000, got ${maxUs}`);
-  const loopPoll = addonLoopPoll();
+  const loopPoll = addonMethod('loopPoll');
   if (typeof loopPoll === 'string') return { on: false, why: loopPoll };
   if (maxUs > 0 && threadCpus().length <= 1) {
     loopPoll(0);
@@ -48,7 +48,7 @@ export function pollLoopBeforeBlocking(maxUs: number): LoopPollResult {
 
 /** This thread's loop polling so far, or undefined where it never started. */
 export function loopPollStats(): LoopPollStats | undefined {
-  const loopPoll = addonLoopPoll();
+  const loopPoll = addonMethod('loopPoll');
   if (typeof loopPoll === 'string') return undefined;
   const [windowUs, polls, found, blocks] = loopPoll(-1);
   return polls === 0 && blocks === 0 && windowUs === 0 ? undefined : { windowUs, polls, found, blocks };
@@ -66,27 +66,23 @@ export function loopPollStats(): LoopPollStats | undefined {
  * flag is known: the answer then says why.
  */
 export function loopIdleMetric(keep: boolean): { kept: boolean; why?: string } {
-  let addon;
-  try {
-    addon = loadAddon();
-  } catch (e) {
-    return { kept: true, why: (e as Error).message };
-  }
-  if (addon.loopIdleMetric === undefined) return { kept: true, why: 'the shm addon predates loopIdleMetric; rebuild it with `npm run build:native -w @prose/shm`' };
-  const r = addon.loopIdleMetric(keep ? 1 : 0);
+  const metric = addonMethod('loopIdleMetric');
+  if (typeof metric === 'string') return { kept: true, why: metric };
+  const r = metric(keep ? 1 : 0);
   if (r < 0) return { kept: true, why: `libuv ${process.versions.uv} is not one whose idle-time flag is known (1.39 to 1.x)` };
   if (r === 2) return { kept: true, why: 'the loop polls before it blocks (pollLoopBeforeBlocking), and its window is judged on the metric' };
   return { kept: r === 1 };
 }
 
-/** The addon's loopPoll, or why there is none. */
-function addonLoopPoll(): ((maxUs: number) => [number, number, number, number]) | string {
-  let addon;
+/** One of the addon's loop calls, bound to it, or why there is none. */
+function addonMethod<K extends 'loopPoll' | 'loopIdleMetric'>(name: K): NonNullable<Addon[K]> | string {
+  let addon: Addon;
   try {
     addon = loadAddon();
   } catch (e) {
     return (e as Error).message;
   }
-  const f = addon.loopPoll;
-  return f === undefined ? 'the shm addon predates loop polling; rebuild it with `npm run build:native -w @prose/shm`' : (maxUs) => f.call(addon, maxUs);
+  const f = addon[name];
+  if (f === undefined) return `the shm addon predates ${name}; rebuild it with \`npm run build:native -w @prose/shm\``;
+  return f.bind(addon) as NonNullable<Addon[K]>;
 }
