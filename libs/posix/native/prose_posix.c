@@ -17,6 +17,7 @@
 //   mkdirat(dirfd, name, mode)                -> 0 | -errno
 //   statx(dirfd, name, flags, out)            -> 0 | -errno; the status into Float64Array `out` (src/stat.ts)
 //   sockRead, sockWrite, sockWritev, sockShutdown, dupFd, watchFd, watchSet, watchClose: see sockio.c
+//   reserveArena, mapInto, unmapFrom, residentPages, copyMapped: see filemap.c
 //
 // `target` is a path (string) or an open descriptor (number: the f* call). With a path,
 // `nofollow` picks the l* call. Failures of the system call come back as negative errno
@@ -39,6 +40,7 @@
 #include <unistd.h>
 
 #include "napi_util.h"
+#include "filemap.h"
 #include "sockio.h"
 
 // Linux's limits: XATTR_SIZE_MAX and XATTR_LIST_MAX (linux/limits.h), XATTR_NAME_MAX.
@@ -678,6 +680,7 @@ static napi_value Init(napi_env env, napi_value exports) {
   };
   napi_define_properties(env, exports, sizeof props / sizeof props[0], props);
   sockio_init(env, exports);
+  filemap_init(env, exports);
   return exports;
 }
 

@@ -2,10 +2,10 @@
  * @prose/posix — the Linux calls Node lacks, through a small native addon: extended attributes
  * (get, list, set, remove; on a path, on a path without following, on a descriptor),
  * getdents64 batches with inode numbers and types, big writes in pieces off the event loop, and
- * openat/unlinkat/mkdirat (calls relative to a directory descriptor), and stat through statx(2)
- * into plain numbers (HostStat) instead of Node's BigInt-laden Stats. Without the addon the stat
- * calls fall back to Node's stat, and every other call throws a PosixError (ENOSYS) that says how
- * to build it; `havePosix()` tells beforehand.
+ * openat/unlinkat/mkdirat (calls relative to a directory descriptor), file mappings only the
+ * kernel reads (filemap.ts), and stat through statx(2) into plain numbers (HostStat) instead of
+ * Node's BigInt-laden Stats. Without the addon the stat calls fall back to Node's stat, and every
+ * other call throws a PosixError (ENOSYS) that says how to build it; `havePosix()` tells beforehand.
  */
 import * as fromErrors from './errors.js';
 import * as fromNative from './native.js';
@@ -15,6 +15,7 @@ import * as fromAt from './at.js';
 import * as fromStat from './stat.js';
 import * as fromDents from './dents.js';
 import * as fromSockio from './sockio.js';
+import * as fromFilemap from './filemap.js';
 
 // Values as `export import` (data properties; why: @prose/protocol's index).
 export import PosixError = fromErrors.PosixError;
@@ -61,3 +62,5 @@ export import WATCH_READABLE = fromSockio.WATCH_READABLE;
 export import WATCH_WRITABLE = fromSockio.WATCH_WRITABLE;
 export import WRITEV_MAX = fromSockio.WRITEV_MAX;
 export type { FdWatch, SockIo } from './sockio.js';
+export import fileMap = fromFilemap.fileMap;
+export type { FileMap } from './filemap.js';

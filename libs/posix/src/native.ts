@@ -33,6 +33,12 @@ export interface Addon {
   watchFd?(fd: number, events: number, cb: (status: number, events: number) => void): FdWatch | number;
   watchSet?(watch: FdWatch, events: number): number;
   watchClose?(watch: FdWatch): void;
+  /** File mappings only the kernel reads (native/filemap.c; absent from addons built before it: see filemap.ts). */
+  reserveArena?(length: number): Buffer | number;
+  mapInto?(arena: Buffer, at: number, fd: number, offset: number, length: number): number;
+  unmapFrom?(arena: Buffer, at: number, length: number): number;
+  residentPages?(buf: Uint8Array, start: number, length: number): number;
+  copyMapped?(buf: Uint8Array, start: number, length: number): [Buffer, number] | number;
 }
 
 /** A descriptor watched in the event loop (watchFd); opaque. */
