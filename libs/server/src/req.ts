@@ -94,6 +94,15 @@ export class Req<T extends TMessage = TMessage> {
   }
 
   /**
+   * True when `Srv.read` may answer with volatile memory (@prose/transport's volatile.ts: a file
+   * mapping only the kernel may read, marked with `markVolatile`): the session's Conn takes such
+   * parts, and nothing here reads reply data in user mode (no -D trace).
+   */
+  get volatileReplies(): boolean {
+    return this.session.conn.volatileParts === true && this.session.opts.trace === undefined;
+  }
+
+  /**
    * True when this Twrite's data is lent by the transport (a view of shared memory, or of a
    * receive buffer that will be reused): it is valid only until the op settles (see
    * `Srv.write`), so a handler that keeps it longer — queued in a socket, say — keeps a copy.

@@ -78,6 +78,13 @@ export interface Conn {
   reserve?(n: number): Buffer | undefined;
   /** Gives back a Buffer from `reserve` that will not be sent (any other Buffer is ignored). */
   unreserve?(view: Buffer): void;
+
+  /**
+   * True when `send` takes volatile parts (volatile.ts: memory only the kernel may read, such
+   * as a file mapping) and copies them safely before keeping them. Absent or false: never send
+   * such memory on this Conn.
+   */
+  readonly volatileParts?: boolean;
 }
 
 /** A bound server endpoint. */

@@ -23,14 +23,20 @@
  * 'close'; a failed read or write is 'error' then 'close', always on a later tick. Write
  * callbacks run on a later tick too. Reads stop while paused (the peer then meets TCP's own
  * backpressure).
+ *
+ * Volatile parts (volatile.ts: file mappings) are read by the kernel's write only: what of one
+ * the kernel does not take at once is replaced by its safe copy before it waits in the queue,
+ * and a write refused with EFAULT (a page gone from under a mapping) is retried with the copies.
  */
 import { getSystemErrorName } from 'node:util';
 import type { Socket } from 'node:net';
 import { WATCH_READABLE, WATCH_WRITABLE, WRITEV_MAX, type FdWatch, type SockIo } from '@prose/posix';
 import type { SlabReader } from './slab-reader.js';
+import { volatileCopier } from './volatile.js';
 
 const nextTick = process.nextTick;
 const EAGAIN = -11;
+const EFAULT = -14;
 /** At most this many reads per readiness callback (as libuv reads a stream), then other work gets the loop. */
 const READS_PER_WAKE = 32;
 
@@ -73,6 +79,8 @@ export class FdSocket {
   private broken = false;
   /** What the watch is asked for now (WATCH_* bits). */
   private watching = 0;
+  /** A volatile part may be in the queue (see `settleVolatile`). */
+  private volatileQueued = false;
 
   /**
    * Takes over `fd` (a duplicate of `keep`'s descriptor: this object closes it) and reads into
@@ -126,19 +134,22 @@ export class FdSocket {
   write(buf: Buffer, cb?: () => void): boolean {
     if (this.destroyed || this.ending || this.broken) return false;
     if (this.corked === 0 && this.queue.length === this.head) {
-      const n = buf.length === 0 ? 0 : this.io.sockWrite(this.fd, buf);
+      let n = buf.length === 0 ? 0 : this.io.sockWrite(this.fd, buf);
       if (n === buf.length) {
         if (cb !== undefined) nextTick(cb);
         return true;
       }
+      if (n === EFAULT && volatileCopier(buf) !== undefined) n = 0; // sent from its copy, below
       if (n < 0 && n !== EAGAIN) {
         this.failLater(n, 'write');
         return false;
       }
       this.enqueue(n > 0 ? buf.subarray(n) : buf, cb);
+      this.settleVolatile();
       this.rewatch();
     } else {
       this.enqueue(buf, cb);
+      if (this.corked === 0) this.settleVolatile(); // waits behind others: not read from memory that may go
     }
     return this.writableLength < this.writableHighWaterMark;
   }
@@ -180,6 +191,7 @@ export class FdSocket {
       if (cb !== undefined) nextTick(cb);
       return;
     }
+    if (!this.volatileQueued && volatileCopier(buf) !== undefined) this.volatileQueued = true;
     this.queue.push(buf);
     this.callbacks.push(cb);
     this.writableLength += buf.length;
@@ -239,6 +251,7 @@ export class FdSocket {
       const count = Math.min(q.length - this.head, WRITEV_MAX);
       const n = count === 1 ? io.sockWrite(this.fd, q[this.head]!) : io.sockWritev(this.fd, q, this.head, count);
       if (n === EAGAIN) break;
+      if (n === EFAULT && this.settleVolatile()) continue; // a mapped page went away: send the copies
       if (n < 0) {
         this.destroy(sysError(n, 'write'));
         return;
@@ -247,7 +260,9 @@ export class FdSocket {
       if (this.queue.length > this.head) break; // the kernel took less than offered: wait for room
     }
     if (this.destroyed) return;
+    this.settleVolatile();
     if (this.queue.length === this.head) {
+      this.volatileQueued = false;
       this.queue = [];
       this.callbacks = [];
       this.head = 0;
@@ -260,6 +275,25 @@ export class FdSocket {
       }
     }
     this.rewatch();
+  }
+
+  /**
+   * Replaces every volatile part waiting in the queue by its safe copy (same length: what could
+   * not be read is zeros). True when there was one.
+   */
+  private settleVolatile(): boolean {
+    if (!this.volatileQueued) return false;
+    this.volatileQueued = false;
+    const q = this.queue;
+    let any = false;
+    for (let i = this.head; i < q.length; i++) {
+      const copy = volatileCopier(q[i]!);
+      if (copy !== undefined) {
+        q[i] = copy(q[i]!);
+        any = true;
+      }
+    }
+    return any;
   }
 
   /** Drops `n` written bytes from the front of the queue, running the callbacks of whole parts. */

@@ -8,6 +8,7 @@ import * as fromNet from './net.js';
 import * as fromSocketConn from './socket-conn.js';
 import * as fromPair from './pair.js';
 import * as fromFrameCopy from './frame-copy.js';
+import * as fromVolatile from './volatile.js';
 
 // Values as `export import` (data properties; why: @prose/protocol's index).
 export import DEFAULT_MAX_FRAME = fromConn.DEFAULT_MAX_FRAME;
@@ -23,3 +24,6 @@ export import SocketConn = fromSocketConn.SocketConn;
 export import connPair = fromPair.connPair;
 export import copyFrame = fromFrameCopy.copyFrame;
 export import u8Set = fromFrameCopy.u8Set;
+export import markVolatile = fromVolatile.markVolatile;
+export import volatileCopier = fromVolatile.volatileCopier;
+export type { VolatileCopier } from './volatile.js';

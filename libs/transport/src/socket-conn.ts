@@ -26,6 +26,7 @@ import { bigBuffers } from './buffer-pool.js';
 import { u8Set } from './frame-copy.js';
 import { SlabReader } from './slab-reader.js';
 import { FdSocket } from './fd-socket.js';
+import { volatileCopier } from './volatile.js';
 
 /** What a SocketConn uses of its socket: a net.Socket, or an FdSocket (fd-socket.ts). */
 type ByteSocket = Socket | FdSocket;
@@ -37,6 +38,12 @@ const nextTick = process.nextTick;
 const COALESCE_MAX = 8 * 1024;
 /** `reserve` hands out pooled memory for payloads of at least this size (smaller: ordinary buffers). */
 const RESERVE_MIN = 64 * 1024;
+/** Whether one of the first `n` parts is volatile memory (volatile.ts), which must not be copied here. */
+function anyVolatile(out: Array<Buffer | undefined>, n: number): boolean {
+  for (let i = 0; i < n; i++) if (volatileCopier(out[i]!) !== undefined) return true;
+  return false;
+}
+
 /** Gives written reply buffers back to the pool. */
 function giveAll(bufs: Buffer[]): void {
   for (let i = 0; i < bufs.length; i++) bigBuffers.give(bufs[i]!);
@@ -172,6 +179,11 @@ export class SocketConn implements Conn {
 
   get closed(): boolean {
     return this.isClosed;
+  }
+
+  /** Volatile parts (volatile.ts) are taken where this process writes the socket itself (FdSocket). */
+  get volatileParts(): boolean {
+    return this.socket instanceof FdSocket;
   }
 
   /** Who reads and writes the socket: this process ('fd', see fd-socket.ts) or Node's net.Socket. */
@@ -341,7 +353,7 @@ export class SocketConn implements Conn {
       s.uncork();
     } else if (n === 1) {
       s.write(out[0]!);
-    } else if (bytes <= COALESCE_MAX) {
+    } else if (bytes <= COALESCE_MAX && !anyVolatile(out, n)) {
       const b = Buffer.allocUnsafe(bytes);
       let off = 0;
       for (let i = 0; i < n; i++) {
