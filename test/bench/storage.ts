@@ -4,6 +4,9 @@
  *   - seq-write / seq-read: `mib` MiB (default 256) written then read sequentially at the largest
  *     msize each server accepts (ours 1 MiB+24 asked; diod 1.0.24 caps at 64 KiB), `window`
  *     requests in flight; payload = bytes per request, ops_per_s = requests/s, mb_per_s extra;
+ *     seq-read with `read` (a buffer of its own per reply, as most callers use it); seq-read-ref
+ *     the same file again with `readRef` on a second connection that lends its receive memory
+ *     (`lendFrames`), so the client allocates nothing per reply (see storageSuite's notes);
  *   - create-getattr-unlink: `files` (default 10,000) small files, each lcreate + 64-byte write +
  *     getattr + clunk + unlinkat (diod lacks Tunlinkat: the client sends walk + Tremove, as
  *     Linux does), one at a time ("serial") and 16 at once ("parallel16"); ops_per_s = files/s,
@@ -91,9 +94,9 @@ async function startPeer(c: StorageCase, cpus: string | undefined, dir: string):
   return { c, addr: p.addr, aname: '', dir, pid: p.proc.pid, stop: () => p.stop() };
 }
 
-/** Attaches to a started server at the largest msize it takes. */
-async function attachTo(peer: PeerSpec): Promise<PeerConn> {
-  const client = await Client.connect(peer.addr, { msize: 1024 * 1024 + 24 });
+/** Attaches to a started server at the largest msize it takes (with `lendFrames` as asked). */
+async function attachTo(peer: PeerSpec, lendFrames = false): Promise<PeerConn> {
+  const client = await Client.connect(peer.addr, { msize: 1024 * 1024 + 24, lendFrames });
   try {
     const root = await client.attach({ aname: peer.aname, uname: 'root', nUname: 0 });
     return { peer, client, root };
@@ -130,7 +133,8 @@ async function seqWrite(root: Fid, bytes: number, window: number): Promise<{ wal
   return { wallNs, ops: n, size, samples };
 }
 
-async function seqRead(root: Fid, bytes: number, window: number): Promise<{ wallNs: number; ops: number; size: number; samples: number[] }> {
+/** `bytes` of file 'seq' read in order, `window` requests in flight: with `read`, or with `readRef` (each view released at once). */
+async function seqRead(root: Fid, bytes: number, window: number, ref = false): Promise<{ wallNs: number; ops: number; size: number; samples: number[] }> {
   const f = await (await root.walk('seq')).lopen(L_O_RDONLY);
   const size = f.ioSize;
   const n = Math.ceil(bytes / size);
@@ -142,8 +146,14 @@ async function seqRead(root: Fid, bytes: number, window: number): Promise<{ wall
     while (next < n) {
       const i = next++;
       const s = now();
-      const d = await f.read(i * size, size);
-      got += d.length;
+      if (ref) {
+        const d = await f.readRef(i * size, size);
+        got += d.data.length;
+        d.release();
+      } else {
+        const d = await f.read(i * size, size); // (not `got += await …`: that reads `got` before the await)
+        got += d.length;
+      }
       samples.push(Number(now() - s));
     }
   };
@@ -284,8 +294,10 @@ export async function runRound(plan: RoundPlan, log: (line: string) => void): Pr
     log(`${r.case} ${r.mode} ${r.placement} round ${round + 1}/${plan.rounds}: ${r.ops_per_s} ops/s${r.mb_per_s !== undefined ? `, ${r.mb_per_s} MB/s` : ''}, p50 ${r.p50_us} µs`);
   };
   const peers: PeerConn[] = [];
+  const lenders = new Map<StorageCase, PeerConn>();
   try {
     for (const spec of plan.peers) peers.push(await attachTo(spec));
+    for (const spec of plan.peers) lenders.set(spec.c, await attachTo(spec, true));
     const layouts = plan.peers.map((p) => `${p.c} ${p.pid !== undefined ? formatLayout(layoutOf(p.pid)) : '?'}`);
     log(`round ${round + 1}/${plan.rounds} ${placement}: client pid ${process.pid}; layouts, MiB mod 64 (layout.ts): client ${formatLayout(layoutOf('self'))}, ${layouts.join(', ')}`);
     // The same warm-up on every fresh server before anything is measured: `warmups`
@@ -301,6 +313,7 @@ export async function runRound(plan: RoundPlan, log: (line: string) => void): Pr
       if (warmBytes > 0) {
         await seqWrite(root, warmBytes, window);
         await seqRead(root, warmBytes, window);
+        await seqRead(lenders.get(peer.c)!.root, warmBytes, window, true);
         fs.rmSync(path.join(peer.dir, 'seq'), { force: true });
       }
       if (warmFiles > 0) {
@@ -325,6 +338,11 @@ export async function runRound(plan: RoundPlan, log: (line: string) => void): Pr
     for (const p of order) {
       const r = await seqRead(p.root, bytes, window);
       keep({ ...row(p), mode: 'seq-read', payload: r.size, ...summarize(r.samples, r.wallNs), mb_per_s: round1(bytes / 1e6 / (r.wallNs / 1e9)), mib: bytes / (1024 * 1024) });
+    }
+    for (const p of order) {
+      const l = lenders.get(p.peer.c)!;
+      const r = await seqRead(l.root, bytes, window, true);
+      keep({ ...row(p), mode: 'seq-read-ref', payload: r.size, ...summarize(r.samples, r.wallNs), mb_per_s: round1(bytes / 1e6 / (r.wallNs / 1e9)), mib: bytes / (1024 * 1024) });
       fs.rmSync(path.join(p.peer.dir, 'seq'), { force: true });
     }
     for (const [mode, lanes] of [['create-getattr-unlink', 1], ['create-getattr-unlink-parallel16', 16]] as const) {
@@ -347,7 +365,7 @@ export async function runRound(plan: RoundPlan, log: (line: string) => void): Pr
       keep({ ...row(p), mode: 'readdir', payload: entries, ...warm, entries_per_s: Math.round(warm.ops_per_s * entries), listings });
     }
   } finally {
-    for (const { client } of peers) client.close();
+    for (const { client } of [...peers, ...lenders.values()]) client.close();
   }
   return out;
 }
@@ -359,7 +377,7 @@ interface PeerConn {
 }
 
 /** The workloads, in the order rows are reported. */
-export const STORAGE_MODES = ['seq-write', 'seq-read', 'create-getattr-unlink', 'create-getattr-unlink-parallel16', 'readdir-cold', 'readdir'] as const;
+export const STORAGE_MODES = ['seq-write', 'seq-read', 'seq-read-ref', 'create-getattr-unlink', 'create-getattr-unlink-parallel16', 'readdir-cold', 'readdir'] as const;
 
 /**
  * One listing of `name` (host path `hostDir`) with nothing cached by the server: an entry is
@@ -411,6 +429,10 @@ export async function storageSuite(a: { placements?: Placement[] }): Promise<{ r
     'of another 10,000-entry directory, 2,000 files created one at a time and 16 at once, 32 MiB written and read. Both',
     'servers export a directory of their own on the same file system, same client code.',
     '  seq-write / seq-read  256 MiB written into a new file, then read, in requests of msize-24 bytes, 8 in flight (MB/s).',
+    '  seq-read-ref          the same file read again with readRef, on a connection that lends its receive memory: the client',
+    '                         allocates nothing per reply. With `read`, a buffer of its own per reply brings V8 collections',
+    '                         that cost the client more with diod\'s 64 KiB replies than with our 1 MiB ones (one CPU: 100-260',
+    '                         ms per 256 MiB against 65-85 here), so seq-read measures the client as much as the servers.',
     '  create-getattr-unlink  10,000 files one at a time: walk (clone), lcreate, 64-byte write, getattr, clunk, unlinkat',
     '                         (diod: walk + remove instead of unlinkat, one more round trip) (files/s, p50/p99 per file).',
     '  ...-parallel16         the same, 16 files at once on one connection.',
