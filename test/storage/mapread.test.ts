@@ -3,7 +3,7 @@
  * process maps a file while a fid reads it in 1 MiB Treads (its /proc/<pid>/maps lists the
  * file) and lets it go when the fid is clunked; what it sends is the file as it is now — after
  * writes in the middle, appends past the old end, a truncation — and never past its end; with
- * --map-read-min 0 nothing is mapped.
+ * --map-read-min 0, or the -D trace, nothing is mapped.
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -104,8 +104,11 @@ maybe('storage reads from mappings', () => {
     }
   });
 
-  test('with --map-read-min 0 nothing is mapped, and the bytes are the same', async () => {
-    const off = await startStorage(['--map-read-min', '0']);
+  test.each([
+    ['--map-read-min 0', ['--map-read-min', '0']],
+    ['the -D trace (it prints reply bytes)', ['-D']],
+  ])('with %s nothing is mapped, and the bytes are the same', async (_what, args) => {
+    const off = await startStorage(args);
     const c = await Client.connect(off.addr, { msize: MIB + 24 });
     try {
       const host = path.join(off.dir, 'plain');
