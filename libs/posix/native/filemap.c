@@ -1,8 +1,8 @@
 // filemap: file memory that only the kernel reads (src/filemap.ts says why and what uses it).
 //
 //   reserveArena(length)             -> a Buffer over `length` bytes of address space, reserved
-//                                       (no access, no memory) for mapInto | -errno. Lives as
-//                                       long as the process
+//                                       (no access, no memory) for mapInto | -errno; unmapped,
+//                                       with whatever is mapped in it, when it is collected
 //   mapInto(arena, at, fd, offset, length) -> 0 | -errno: maps `length` bytes of `fd` from
 //                                       `offset` read-only (MAP_SHARED) over arena[at, at+length),
 //                                       replacing what was there; at, offset and length are

@@ -12,8 +12,8 @@
  * for what must be kept, copies through the kernel too (process_vm_readv(2) on this process)
  * and puts zeros where the file ends.
  *
- * Mappings go into an arena: address space reserved once (`reserveArena`), one Buffer for the
- * life of the process, into whose page-aligned ranges files are mapped and unmapped
+ * Mappings go into an arena: address space reserved once (`reserveArena`), one Buffer kept by
+ * its user (collected, it is unmapped), into whose page-aligned ranges files are mapped and unmapped
  * (`mapInto`, `unmapFrom`). A Buffer per mapping would be one more ArrayBuffer of tens of
  * megabytes for V8 to account each time, and V8 answers external memory of that size with
  * full garbage collections (21 of them in 1.5 GiB of reads, a fifth of the server's CPU).
