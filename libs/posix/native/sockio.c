@@ -14,6 +14,8 @@
 //                                           (libuv's way): sockError says which
 //   watchSet(watch, events)              -> 0 | -errno (0: watch nothing for now)
 //   watchClose(watch)                    -> undefined; no callback after it; fd is closed
+//   schedYield()                         -> 0 | -errno: sched_yield(2), the CPU to whatever else
+//                                           may run on it (a peer that reads what was just sent)
 //
 // System call failures are negative errno numbers, never exceptions; EINTR is retried. Bad
 // argument types throw a TypeError.
@@ -24,6 +26,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <sched.h>
 #include <limits.h>
 #include <stdlib.h>
 #include <sys/socket.h>
@@ -276,6 +279,10 @@ static napi_value WatchClose(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
+static napi_value SchedYield(napi_env env, napi_callback_info info) {
+  return num(env, sched_yield() < 0 ? -errno : 0);
+}
+
 void sockio_init(napi_env env, napi_value exports) {
   napi_property_descriptor props[] = {
     {"sockRead", NULL, SockRead, NULL, NULL, NULL, napi_enumerable, NULL},
@@ -287,6 +294,7 @@ void sockio_init(napi_env env, napi_value exports) {
     {"watchFd", NULL, WatchFd, NULL, NULL, NULL, napi_enumerable, NULL},
     {"watchSet", NULL, WatchSet, NULL, NULL, NULL, napi_enumerable, NULL},
     {"watchClose", NULL, WatchClose, NULL, NULL, NULL, napi_enumerable, NULL},
+    {"schedYield", NULL, SchedYield, NULL, NULL, NULL, napi_enumerable, NULL},
   };
   napi_define_properties(env, exports, sizeof props / sizeof props[0], props);
 }

@@ -33,6 +33,7 @@ export interface Addon {
   watchFd?(fd: number, events: number, cb: (status: number, events: number) => void): FdWatch | number;
   watchSet?(watch: FdWatch, events: number): number;
   watchClose?(watch: FdWatch): void;
+  schedYield?(): number;
   /** File mappings only the kernel reads (native/filemap.c; absent from addons built before it: see filemap.ts). */
   reserveArena?(length: number): Buffer | number;
   mapInto?(arena: Buffer, at: number, fd: number, offset: number, length: number): number;

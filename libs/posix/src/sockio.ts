@@ -20,7 +20,7 @@ export const WATCH_READABLE = 1;
 export const WATCH_WRITABLE = 2;
 
 /** The addon's socket calls, all present. */
-export type SockIo = Required<Pick<Addon, 'sockRead' | 'sockWrite' | 'sockWritev' | 'sockShutdown' | 'sockError' | 'dupFd' | 'watchFd' | 'watchSet' | 'watchClose'>>;
+export type SockIo = Required<Pick<Addon, 'sockRead' | 'sockWrite' | 'sockWritev' | 'sockShutdown' | 'sockError' | 'dupFd' | 'watchFd' | 'watchSet' | 'watchClose' | 'schedYield'>>;
 
 /** The most buffers one `sockWritev` sends (the rest: the next call). */
 export const WRITEV_MAX = 64;
@@ -36,7 +36,7 @@ export function sockIo(): SockIo | undefined {
     io = null;
     try {
       const a = loadAddon();
-      if (typeof a.sockRead === 'function' && typeof a.sockError === 'function' && typeof a.watchFd === 'function' && typeof a.dupFd === 'function') io = a as SockIo;
+      if (typeof a.sockRead === 'function' && typeof a.sockError === 'function' && typeof a.watchFd === 'function' && typeof a.dupFd === 'function' && typeof a.schedYield === 'function') io = a as SockIo;
     } catch {
       // no addon: io stays null
     }
