@@ -305,6 +305,7 @@ export class FdSocket {
     }
     if (this.destroyed) return;
     this.settleVolatile();
+    if (this.destroyed) return;
     if (this.queue.length === this.head) {
       this.volatileQueued = false;
       this.queue = [];
@@ -337,7 +338,7 @@ export class FdSocket {
 
   /**
    * Replaces every volatile part waiting in the queue by its safe copy (same length: what could
-   * not be read is zeros). True when there was one.
+   * not be read is zeros). True when there was one. A copy that fails destroys the socket.
    */
   private settleVolatile(): boolean {
     if (!this.volatileQueued) return false;
@@ -346,10 +347,15 @@ export class FdSocket {
     let any = false;
     for (let i = this.head; i < q.length; i++) {
       const copy = volatileCopier(q[i]!);
-      if (copy !== undefined) {
-        q[i] = copy(q[i]!);
-        any = true;
+      if (copy === undefined) continue;
+      const c = copy(q[i]!);
+      if (c === undefined) {
+        // Never send what could not be read: the peer sees the connection fail, not wrong bytes.
+        this.destroy(Object.assign(new Error('write EIO: a volatile part could not be copied'), { code: 'EIO', syscall: 'write' }));
+        return true;
       }
+      q[i] = c;
+      any = true;
     }
     return any;
   }

@@ -2,7 +2,8 @@
  * Volatile parts (volatile.ts) on a real TCP connection carried by FdSocket, with a real file
  * mapping (@prose/posix filemap.ts): what the kernel cannot take at once is copied before it
  * waits, so a file truncated (and unmapped) afterwards changes nothing the peer gets; a mapping
- * already cut short is sent with zeros where the file ended, and the stream goes on.
+ * already cut short is sent with zeros where the file ended, and the stream goes on; a part
+ * that cannot be copied closes the Conn rather than send what could not be read.
  */
 import * as fs from 'node:fs';
 import * as net from 'node:net';
@@ -64,7 +65,7 @@ maybe('volatile parts over FdSocket', () => {
     arena = a;
     markVolatile(arena, (view) => {
       const r = fm.copyMapped(view, 0, view.length);
-      return typeof r === 'number' ? Buffer.alloc(view.length) : r[0];
+      return typeof r === 'number' ? undefined : r[0];
     });
   });
   afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
@@ -107,6 +108,20 @@ maybe('volatile parts over FdSocket', () => {
       expect(p.closed).toBeNull();
     } finally {
       fs.closeSync(fd);
+      await p.done();
+    }
+  });
+
+  test('a volatile part that cannot be copied closes the Conn with EIO: no byte it could not read is sent', async () => {
+    const p = await pair();
+    try {
+      const big = Buffer.alloc(24 * MIB, 7);
+      markVolatile(big, () => undefined);
+      p.conn.send([Buffer.from('head'), big]); // more than the socket takes while the peer does not read
+      const end = Date.now() + 5000;
+      while (p.closed === null && Date.now() < end) await sleep(5);
+      expect(p.closed).toMatchObject({ code: 'EIO' });
+    } finally {
       await p.done();
     }
   });

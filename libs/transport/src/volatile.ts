@@ -9,8 +9,11 @@
  * vanished page (EFAULT) is retried with the copies. Other Conns must never be given them.
  */
 
-/** Makes a safe copy of a volatile view (see the module doc). */
-export type VolatileCopier = (view: Buffer) => Buffer;
+/**
+ * Makes a safe copy of a volatile view (see the module doc), or undefined when it cannot: the
+ * Conn then closes with an error rather than send bytes it could not read.
+ */
+export type VolatileCopier = (view: Buffer) => Buffer | undefined;
 
 const copiers = new WeakMap<ArrayBufferLike, VolatileCopier>();
 let marked = false;

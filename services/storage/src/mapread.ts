@@ -167,7 +167,7 @@ export class MappedReads {
     const fm = this.fm;
     markVolatile(a, (view) => {
       const r = fm.copyMapped(view, 0, view.length);
-      return typeof r === 'number' ? Buffer.alloc(view.length) : r[0];
+      return typeof r === 'number' ? undefined : r[0];
     });
     return (this.arena = a);
   }
