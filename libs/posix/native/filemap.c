@@ -68,26 +68,37 @@ static napi_value ReserveArena(napi_env env, napi_callback_info info) {
   return buf;
 }
 
-// The arena and a page-aligned range of it from arguments a[0], a[ia], a[il]; 0 (and a TypeError) when they are not that.
-static int get_arena_range(napi_env env, napi_value* a, int ia, int il, const char* usage, uint8_t** at, size_t* len) {
+// The bytes buf[start, start+len) from arguments `buf`, `start`, `len`; 0 (and a TypeError with
+// `usage`) when buf is not a Uint8Array or the range is not within it.
+static int buf_range(napi_env env, napi_value buf, napi_value start, napi_value len, const char* usage, uint8_t** at, size_t* n) {
   bool ok = false;
-  int64_t off, n;
+  int64_t off, cnt;
   void* data;
   size_t blen;
   napi_typedarray_type ty;
-  long page = sysconf(_SC_PAGESIZE);
-  if (napi_is_typedarray(env, a[0], &ok) != napi_ok || !ok || napi_get_value_int64(env, a[ia], &off) != napi_ok ||
-      napi_get_value_int64(env, a[il], &n) != napi_ok) {
+  if (napi_is_typedarray(env, buf, &ok) != napi_ok || !ok || napi_get_value_int64(env, start, &off) != napi_ok ||
+      napi_get_value_int64(env, len, &cnt) != napi_ok) {
     type_error(env, usage);
     return 0;
   }
-  napi_get_typedarray_info(env, a[0], &ty, &blen, &data, NULL, NULL);
-  if (ty != napi_uint8_array || off < 0 || n <= 0 || (uint64_t)off + (uint64_t)n > blen || ((uintptr_t)data + (uint64_t)off) % page != 0 || n % page != 0) {
+  napi_get_typedarray_info(env, buf, &ty, &blen, &data, NULL, NULL);
+  if (ty != napi_uint8_array || off < 0 || cnt < 0 || (uint64_t)off + (uint64_t)cnt > blen) {
     type_error(env, usage);
     return 0;
   }
   *at = (uint8_t*)data + off;
-  *len = (size_t)n;
+  *n = (size_t)cnt;
+  return 1;
+}
+
+// The arena and a non-empty, page-aligned range of it from arguments a[0], a[ia], a[il]; 0 (and a TypeError) when they are not that.
+static int get_arena_range(napi_env env, napi_value* a, int ia, int il, const char* usage, uint8_t** at, size_t* len) {
+  if (!buf_range(env, a[0], a[ia], a[il], usage, at, len)) return 0;
+  long page = sysconf(_SC_PAGESIZE);
+  if (*len == 0 || (uintptr_t)*at % page != 0 || *len % page != 0) {
+    type_error(env, usage);
+    return 0;
+  }
   return 1;
 }
 
@@ -130,24 +141,11 @@ static int get_range(napi_env env, napi_callback_info info, const char* usage, u
   size_t argc = 3;
   napi_value a[3];
   napi_get_cb_info(env, info, &argc, a, NULL, NULL);
-  bool ok = false;
-  int64_t start, len;
-  void* data;
-  size_t blen;
-  napi_typedarray_type ty;
-  if (argc < 3 || napi_is_typedarray(env, a[0], &ok) != napi_ok || !ok || napi_get_value_int64(env, a[1], &start) != napi_ok ||
-      napi_get_value_int64(env, a[2], &len) != napi_ok) {
+  if (argc < 3) {
     type_error(env, usage);
     return 0;
   }
-  napi_get_typedarray_info(env, a[0], &ty, &blen, &data, NULL, NULL);
-  if (ty != napi_uint8_array || start < 0 || len < 0 || (uint64_t)start + (uint64_t)len > blen) {
-    type_error(env, usage);
-    return 0;
-  }
-  *at = (uint8_t*)data + start;
-  *n = (size_t)len;
-  return 1;
+  return buf_range(env, a[0], a[1], a[2], usage, at, n);
 }
 
 static napi_value ResidentPages(napi_env env, napi_callback_info info) {

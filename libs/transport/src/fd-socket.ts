@@ -159,10 +159,12 @@ export class FdSocket {
   /** Sends `buf` (at once if nothing is queued and the kernel takes it); `cb` runs on a later tick once it is written. */
   write(buf: Buffer, cb?: () => void): boolean {
     if (this.destroyed || this.ending || this.broken) return false;
-    if (this.piece > 0 && this.corked === 0 && this.queue.length === this.head && buf.length > this.piece) {
-      this.enqueue(buf, cb);
-      this.flushQueue();
-    } else if (this.corked === 0 && this.queue.length === this.head) {
+    if (this.corked === 0 && this.queue.length === this.head) {
+      if (this.piece > 0 && buf.length > this.piece) {
+        this.enqueue(buf, cb);
+        this.flushQueue(); // in pieces
+        return this.writableLength < this.writableHighWaterMark;
+      }
       let n = buf.length === 0 ? 0 : this.io.sockWrite(this.fd, buf);
       if (n === buf.length) {
         if (cb !== undefined) nextTick(cb);
@@ -281,10 +283,7 @@ export class FdSocket {
       let n: number;
       let piece = -1; // the bytes offered, when a piece
       if (this.piece > 0 && this.writableLength > this.piece) {
-        const parts = this.pieceParts(count);
-        piece = 0;
-        for (let i = 0; i < parts.length; i++) piece += parts[i]!.length;
-        n = parts.length === 1 ? io.sockWrite(this.fd, parts[0]!) : io.sockWritev(this.fd, parts, 0, parts.length);
+        [n, piece] = this.writePiece(count);
       } else {
         n = count === 1 ? io.sockWrite(this.fd, q[this.head]!) : io.sockWritev(this.fd, q, this.head, count);
       }
@@ -322,8 +321,8 @@ export class FdSocket {
     this.rewatch();
   }
 
-  /** The first `piece` bytes of the queue's first `count` parts, as views. */
-  private pieceParts(count: number): Buffer[] {
+  /** Writes at most `piece` bytes of the queue's first `count` parts: what the kernel took (or −errno), and what was offered. */
+  private writePiece(count: number): [number, number] {
     const q = this.queue;
     const parts: Buffer[] = [];
     let left = this.piece;
@@ -333,7 +332,8 @@ export class FdSocket {
       parts.push(v);
       left -= v.length;
     }
-    return parts;
+    const n = parts.length === 1 ? this.io.sockWrite(this.fd, parts[0]!) : this.io.sockWritev(this.fd, parts, 0, parts.length);
+    return [n, this.piece - left];
   }
 
   /**
