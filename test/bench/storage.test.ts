@@ -5,7 +5,7 @@
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { promises as fsp } from 'node:fs';
-import { STORAGE_CASES, STORAGE_MODES, runStorage, storageRatios } from './storage.js';
+import { STORAGE_CASES, STORAGE_MODES, runStorage, storageCpuLines, storageRatios } from './storage.js';
 import { table, writeResults } from './stats.js';
 import { haveDiod } from '../support/diod.js';
 
@@ -29,12 +29,20 @@ test('suite storage runs every case and workload and writes its JSON rows', asyn
     expect(r.placement).toBe('unpinned');
     expect(r.rounds).toBe(2);
     expect(Number(r.rate_min)).toBeLessThanOrEqual(Number(r.rate_max));
+    // CPU of the client and of the server process during the workload (Linux /proc)
+    expect(r.client_cpu_ms).toBeGreaterThan(0);
+    expect(r.server_cpu_ms).toBeGreaterThan(0);
   }
   const ours = rows.find((r) => r.case === 'prose-storage' && r.mode === 'seq-write')!;
   expect(ours.msize).toBe(1024 * 1024 + 24);
   expect(ours.payload).toBe(1024 * 1024);
   expect(Number(ours.mb_per_s)).toBeGreaterThan(0);
-  if (cases.includes('diod')) expect(storageRatios(rows)).toHaveLength(modes.length);
+  if (cases.includes('diod')) {
+    expect(storageRatios(rows)).toHaveLength(modes.length);
+    const cpu = storageCpuLines(rows);
+    expect(cpu.filter((l) => / unpinned /.test(l))).toHaveLength(modes.length);
+    for (const m of modes) expect(cpu).toContainEqual(expect.stringMatching(new RegExp(`^  unpinned  ${m} +[\\d.]+ \\+ [\\d.]+ \\| [\\d.]+ \\+ [\\d.]+ ×[\\d.]+$`)));
+  }
   expect(table(rows).split('\n')).toHaveLength(rows.length + 2);
   const dir = await fsp.mkdtemp(path.join(os.tmpdir(), 'prose-bench-out-'));
   try {

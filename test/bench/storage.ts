@@ -40,7 +40,7 @@ import { runClientProcess, serveClientProcess } from './client-process.js';
 import { distBench } from './core.js';
 import { formatLayout, layoutOf } from './layout.js';
 import { defaultPlacements, inPlacements, type Placement } from './placement.js';
-import { logLine, round, shownRatio, summarize, type Row } from './stats.js';
+import { logLine, median, processCpuNs, round, shownRatio, summarize, type Row } from './stats.js';
 
 export const STORAGE_CASES = ['prose-storage', 'diod'] as const;
 export type StorageCase = (typeof STORAGE_CASES)[number];
@@ -107,6 +107,26 @@ async function attachTo(peer: PeerSpec, lendFrames = false): Promise<PeerConn> {
 }
 
 const now = () => process.hrtime.bigint();
+
+/**
+ * Starts counting CPU time; the function returned gives what this process (the client) and
+ * process `pid` (the server, all its threads) have used since, in ms (`client_cpu_ms`,
+ * `server_cpu_ms`; a field is left out where /proc cannot tell). With both ends on one CPU a
+ * workload's wall time is about the sum of the two, so they say how much of it was the
+ * server's: a ratio of wall times is diluted by the client's share, the same for both servers.
+ */
+function cpuSince(pid: number | undefined): () => { client_cpu_ms?: number; server_cpu_ms?: number } {
+  const c0 = processCpuNs('self');
+  const s0 = pid !== undefined ? processCpuNs(pid) : undefined;
+  return () => {
+    const c1 = processCpuNs('self');
+    const s1 = pid !== undefined ? processCpuNs(pid) : undefined;
+    const out: { client_cpu_ms?: number; server_cpu_ms?: number } = {};
+    if (c0 !== undefined && c1 !== undefined) out.client_cpu_ms = round1((c1 - c0) / 1e6);
+    if (s0 !== undefined && s1 !== undefined) out.server_cpu_ms = round1((s1 - s0) / 1e6);
+    return out;
+  };
+}
 
 
 async function seqWrite(root: Fid, bytes: number, window: number): Promise<{ wallNs: number; ops: number; size: number; samples: number[] }> {
@@ -291,7 +311,8 @@ export async function runRound(plan: RoundPlan, log: (line: string) => void): Pr
   const out: Row[] = [];
   const keep = (r: Row) => {
     out.push(r);
-    log(`${r.case} ${r.mode} ${r.placement} round ${round + 1}/${plan.rounds}: ${r.ops_per_s} ops/s${r.mb_per_s !== undefined ? `, ${r.mb_per_s} MB/s` : ''}, p50 ${r.p50_us} µs`);
+    const cpu = r.client_cpu_ms !== undefined ? `, cpu client ${r.client_cpu_ms} + server ${r.server_cpu_ms ?? '?'} ms` : '';
+    log(`${r.case} ${r.mode} ${r.placement} round ${round + 1}/${plan.rounds}: ${r.ops_per_s} ops/s${r.mb_per_s !== undefined ? `, ${r.mb_per_s} MB/s` : ''}, p50 ${r.p50_us} µs${cpu}`);
   };
   const peers: PeerConn[] = [];
   const lenders = new Map<StorageCase, PeerConn>();
@@ -326,35 +347,42 @@ export async function runRound(plan: RoundPlan, log: (line: string) => void): Pr
     const row = (p: PeerConn) => ({ case: p.peer.c, placement, msize: p.root.client.msize });
     for (const p of order) {
       const times: number[] = [];
+      const cpu = cpuSince(p.peer.pid);
       const t0 = now();
       for (let i = 0; i < coldListings; i++) times.push(await coldList(p.root, path.join(p.peer.dir, 'big'), 'big', entries));
       const cold = summarize(times, Number(now() - t0));
-      keep({ ...row(p), mode: 'readdir-cold', payload: entries, ...cold, entries_per_s: Math.round(cold.ops_per_s * entries), listings: coldListings });
+      keep({ ...row(p), mode: 'readdir-cold', payload: entries, ...cold, entries_per_s: Math.round(cold.ops_per_s * entries), listings: coldListings, ...cpu() });
     }
     for (const p of order) {
+      const cpu = cpuSince(p.peer.pid);
       const w = await seqWrite(p.root, bytes, window);
-      keep({ ...row(p), mode: 'seq-write', payload: w.size, ...summarize(w.samples, w.wallNs), mb_per_s: round1(bytes / 1e6 / (w.wallNs / 1e9)), mib: bytes / (1024 * 1024) });
+      keep({ ...row(p), mode: 'seq-write', payload: w.size, ...summarize(w.samples, w.wallNs), mb_per_s: round1(bytes / 1e6 / (w.wallNs / 1e9)), mib: bytes / (1024 * 1024), ...cpu() });
     }
     for (const p of order) {
+      const cpu = cpuSince(p.peer.pid);
       const r = await seqRead(p.root, bytes, window);
-      keep({ ...row(p), mode: 'seq-read', payload: r.size, ...summarize(r.samples, r.wallNs), mb_per_s: round1(bytes / 1e6 / (r.wallNs / 1e9)), mib: bytes / (1024 * 1024) });
+      keep({ ...row(p), mode: 'seq-read', payload: r.size, ...summarize(r.samples, r.wallNs), mb_per_s: round1(bytes / 1e6 / (r.wallNs / 1e9)), mib: bytes / (1024 * 1024), ...cpu() });
     }
     for (const p of order) {
       const l = lenders.get(p.peer.c)!;
+      const cpu = cpuSince(p.peer.pid);
       const r = await seqRead(l.root, bytes, window, true);
-      keep({ ...row(p), mode: 'seq-read-ref', payload: r.size, ...summarize(r.samples, r.wallNs), mb_per_s: round1(bytes / 1e6 / (r.wallNs / 1e9)), mib: bytes / (1024 * 1024) });
+      keep({ ...row(p), mode: 'seq-read-ref', payload: r.size, ...summarize(r.samples, r.wallNs), mb_per_s: round1(bytes / 1e6 / (r.wallNs / 1e9)), mib: bytes / (1024 * 1024), ...cpu() });
       fs.rmSync(path.join(p.peer.dir, 'seq'), { force: true });
     }
     for (const [mode, lanes] of [['create-getattr-unlink', 1], ['create-getattr-unlink-parallel16', 16]] as const) {
       for (const p of order) {
         const dir = await p.root.walk('cgu');
+        const cpu = cpuSince(p.peer.pid);
         const x = await createGetattrUnlink(dir, files, lanes, `${mode}-${round}`);
+        const used = cpu();
         await dir.clunk();
-        keep({ ...row(p), mode, payload: 64, ...summarize(x.samples, x.wallNs), files });
+        keep({ ...row(p), mode, payload: 64, ...summarize(x.samples, x.wallNs), files, ...used });
       }
     }
     for (const p of order) {
       const times: number[] = [];
+      const cpu = cpuSince(p.peer.pid);
       const t0 = now();
       for (let i = 0; i < listings; i++) {
         const s = now();
@@ -362,7 +390,7 @@ export async function runRound(plan: RoundPlan, log: (line: string) => void): Pr
         times.push(Number(now() - s));
       }
       const warm = summarize(times, Number(now() - t0));
-      keep({ ...row(p), mode: 'readdir', payload: entries, ...warm, entries_per_s: Math.round(warm.ops_per_s * entries), listings });
+      keep({ ...row(p), mode: 'readdir', payload: entries, ...warm, entries_per_s: Math.round(warm.ops_per_s * entries), listings, ...cpu() });
     }
   } finally {
     for (const { client } of [...peers, ...lenders.values()]) client.close();
@@ -393,12 +421,18 @@ async function coldList(root: Fid, hostDir: string, name: string, entries: numbe
   return Number(now() - t);
 }
 
-/** The round with the median rate (MB/s for seq-*, ops/s otherwise), with the rounds' spread. */
+/** The round with the median rate (MB/s for seq-*, ops/s otherwise), with the rounds' spread and median CPU times. */
 function medianRound(rs: Row[], rounds: number): Row {
   const rate = (r: Row) => (r.mb_per_s !== undefined ? Number(r.mb_per_s) : r.ops_per_s);
   const sorted = [...rs].sort((a, b) => rate(a) - rate(b));
-  const m = sorted[(sorted.length - 1) >> 1]!;
-  return { ...m, rounds, rate_min: rate(sorted[0]!), rate_max: rate(sorted[sorted.length - 1]!) };
+  const m: Row = { ...sorted[(sorted.length - 1) >> 1]!, rounds, rate_min: rate(sorted[0]!), rate_max: rate(sorted[sorted.length - 1]!) };
+  // The CPU columns are the medians of all rounds' own, not the median-rate round's.
+  for (const k of ['client_cpu_ms', 'server_cpu_ms']) {
+    const xs = rs.map((r) => r[k]).filter((x): x is number => typeof x === 'number');
+    if (xs.length === rs.length) m[k] = round1(median(xs));
+    else delete m[k];
+  }
+  return m;
 }
 
 function round1(x: number): number {
@@ -417,6 +451,29 @@ export function storageRatios(rows: Row[]): Array<{ placement: string; mode: str
   return out;
 }
 
+/**
+ * The notes' CPU lines: per placement and workload, the median CPU time (ms) of the client and
+ * of the server, ours then diod's, and our server's over diod's. Empty without diod rows or
+ * where /proc could not tell.
+ */
+export function storageCpuLines(rows: Row[]): string[] {
+  const out: string[] = [];
+  for (const r of storageRatios(rows)) {
+    const o = rows.find((x) => x.case === 'prose-storage' && x.mode === r.mode && x.placement === r.placement)!;
+    const d = rows.find((x) => x.case === 'diod' && x.mode === r.mode && x.placement === r.placement)!;
+    if (o.server_cpu_ms === undefined || d.server_cpu_ms === undefined) continue;
+    const share = Number(d.server_cpu_ms) > 0 ? ` ×${(Number(o.server_cpu_ms) / Number(d.server_cpu_ms)).toFixed(2)}` : '';
+    out.push(`  ${r.placement.padEnd(9)} ${r.mode.padEnd(34)} ${o.client_cpu_ms} + ${o.server_cpu_ms} | ${d.client_cpu_ms} + ${d.server_cpu_ms}${share}`);
+  }
+  if (out.length === 0) return out;
+  return [
+    '',
+    'CPU time of each workload (ms, median of the rounds, from /proc/<pid>/task/*/schedstat): client + server with ours |',
+    "client + server with diod, and our server's over diod's (< 1: ours used less):",
+    ...out,
+  ];
+}
+
 /** The `storage` entry of bench/main.ts: the full-size run, its table notes with the ratios. */
 export async function storageSuite(a: { placements?: Placement[] }): Promise<{ rows: Row[]; notes: string[] }> {
   const rows = await runStorage({ placements: a.placements, log: logLine });
@@ -431,8 +488,9 @@ export async function storageSuite(a: { placements?: Placement[] }): Promise<{ r
     '  seq-write / seq-read  256 MiB written into a new file, then read, in requests of msize-24 bytes, 8 in flight (MB/s).',
     '  seq-read-ref          the same file read again with readRef, on a connection that lends its receive memory: the client',
     '                         allocates nothing per reply. With `read`, a buffer of its own per reply brings V8 collections',
-    '                         that cost the client more with diod\'s 64 KiB replies than with our 1 MiB ones (one CPU: 100-260',
-    '                         ms per 256 MiB against 65-85 here), so seq-read measures the client as much as the servers.',
+    '                         (mark-compacts, for 256 MiB of short-lived buffers) that cost the client 100-270 ms per 256 MiB on',
+    '                         one CPU with either server, against 65-90 for either server: seq-read measures the client as much',
+    '                         as the servers (see the CPU lines below).',
     '  create-getattr-unlink  10,000 files one at a time: walk (clone), lcreate, 64-byte write, getattr, clunk, unlinkat',
     '                         (diod: walk + remove instead of unlinkat, one more round trip) (files/s, p50/p99 per file).',
     '  ...-parallel16         the same, 16 files at once on one connection.',
@@ -451,6 +509,7 @@ export async function storageSuite(a: { placements?: Placement[] }): Promise<{ r
     const range = spread && d ? `  (rounds: ours ${spread.rate_min}–${spread.rate_max}, diod ${d.rate_min}–${d.rate_max})` : '';
     notes.push(`  ${r.placement.padEnd(9)} ${r.mode.padEnd(34)} ×${shownRatio(r.ratio)} ${r.ratio >= 1 ? '✓' : '✗'}${range}`);
   }
+  notes.push(...storageCpuLines(rows));
   const m = rows.find((r) => r.case === 'diod');
   if (m) notes.push(`\nmsize: prose-storage ${rows.find((r) => r.case === 'prose-storage')?.msize}, diod ${m.msize} (diod 1.0.24's maximum).`);
   return { rows, notes };
