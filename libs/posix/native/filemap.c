@@ -53,16 +53,9 @@ static napi_value ReserveArena(napi_env env, napi_callback_info info) {
   }
   void* p = reserve(NULL, (size_t)len, 0);
   if (p == MAP_FAILED) return num(env, -errno);
-  napi_value buf;
-  if (napi_create_external_buffer(env, (size_t)len, p, arena_finalize, (void*)(uintptr_t)len, &buf) != napi_ok) {
-    // (Runtimes that allow no external buffers, such as a V8 sandbox, say so here.)
+  napi_value buf = external_buffer(env, p, (size_t)len, arena_finalize, (void*)(uintptr_t)len);
+  if (buf == NULL) {
     munmap(p, (size_t)len);
-    bool pending = false;
-    napi_is_exception_pending(env, &pending);
-    if (pending) {
-      napi_value e;
-      napi_get_and_clear_last_exception(env, &e);
-    }
     return num(env, -ENOTSUP);
   }
   return buf;

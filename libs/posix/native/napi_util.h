@@ -16,4 +16,19 @@ static inline napi_value type_error(napi_env env, const char* msg) {
   return NULL;
 }
 
+// A Buffer over `len` bytes at `p`, handed to `fin(env, p, hint)` when collected; or NULL where
+// the runtime allows no external buffers (a V8 sandbox), the exception cleared: `p` is then
+// still the caller's.
+static inline napi_value external_buffer(napi_env env, void* p, size_t len, napi_finalize fin, void* hint) {
+  napi_value buf;
+  if (napi_create_external_buffer(env, len, p, fin, hint, &buf) == napi_ok) return buf;
+  bool pending = false;
+  napi_is_exception_pending(env, &pending);
+  if (pending) {
+    napi_value e;
+    napi_get_and_clear_last_exception(env, &e);
+  }
+  return NULL;
+}
+
 #endif

@@ -41,6 +41,7 @@
 
 #include "napi_util.h"
 #include "filemap.h"
+#include "recycle.h"
 #include "sockio.h"
 
 // Linux's limits: XATTR_SIZE_MAX and XATTR_LIST_MAX (linux/limits.h), XATTR_NAME_MAX.
@@ -681,6 +682,7 @@ static napi_value Init(napi_env env, napi_value exports) {
   napi_define_properties(env, exports, sizeof props / sizeof props[0], props);
   sockio_init(env, exports);
   filemap_init(env, exports);
+  recycle_init(env, exports);
   return exports;
 }
 

@@ -18,7 +18,7 @@
  * megabytes for V8 to account each time, and V8 answers external memory of that size with
  * full garbage collections (21 of them in 1.5 GiB of reads, a fifth of the server's CPU).
  */
-import { loadAddon } from './native.js';
+import { addonWith } from './native.js';
 
 /** The addon's mapping calls, all present. */
 export interface FileMap {
@@ -44,15 +44,11 @@ let maps: FileMap | null | undefined;
 export function fileMap(): FileMap | undefined {
   if (maps === undefined) {
     maps = null;
-    try {
-      const a = loadAddon();
-      if (typeof a.reserveArena === 'function' && typeof a.mapInto === 'function' && typeof a.unmapFrom === 'function' && typeof a.residentPages === 'function' && typeof a.copyMapped === 'function') {
-        const probe = Buffer.from('probe');
-        const r = a.copyMapped(probe, 0, probe.length);
-        if (typeof r !== 'number' && r[1] === probe.length && r[0].equals(probe)) maps = a as FileMap;
-      }
-    } catch {
-      // no addon: maps stays null
+    const a = addonWith<FileMap>(['reserveArena', 'mapInto', 'unmapFrom', 'residentPages', 'copyMapped']);
+    if (a !== undefined) {
+      const probe = Buffer.from('probe');
+      const r = a.copyMapped(probe, 0, probe.length);
+      if (typeof r !== 'number' && r[1] === probe.length && r[0].equals(probe)) maps = a;
     }
   }
   return maps ?? undefined;

@@ -3,8 +3,8 @@
  * (get, list, set, remove; on a path, on a path without following, on a descriptor),
  * getdents64 batches with inode numbers and types, big writes in pieces off the event loop, and
  * openat/unlinkat/mkdirat (calls relative to a directory descriptor), file mappings only the
- * kernel reads (filemap.ts), and stat through statx(2) into plain numbers (HostStat) instead of
- * Node's BigInt-laden Stats. Without the addon the stat calls fall back to Node's stat, and every
+ * kernel reads (filemap.ts), recycled memory for big Buffers (recycle.ts), and stat through
+ * statx(2) into plain numbers (HostStat) instead of Node's BigInt-laden Stats. Without the addon the stat calls fall back to Node's stat, and every
  * other call throws a PosixError (ENOSYS) that says how to build it; `havePosix()` tells beforehand.
  */
 import * as fromErrors from './errors.js';
@@ -16,6 +16,7 @@ import * as fromStat from './stat.js';
 import * as fromDents from './dents.js';
 import * as fromSockio from './sockio.js';
 import * as fromFilemap from './filemap.js';
+import * as fromRecycle from './recycle.js';
 
 // Values as `export import` (data properties; why: @prose/protocol's index).
 export import PosixError = fromErrors.PosixError;
@@ -64,3 +65,5 @@ export import WRITEV_MAX = fromSockio.WRITEV_MAX;
 export type { FdWatch, SockIo } from './sockio.js';
 export import fileMap = fromFilemap.fileMap;
 export type { FileMap } from './filemap.js';
+export import recycler = fromRecycle.recycler;
+export type { Recycler } from './recycle.js';

@@ -40,6 +40,10 @@ export interface Addon {
   unmapFrom?(arena: Buffer, at: number, length: number): number;
   residentPages?(buf: Uint8Array, start: number, length: number): number;
   copyMapped?(buf: Uint8Array, start: number, length: number): [Buffer, number] | number;
+  /** Recycled memory for Buffers (native/recycle.c; absent from addons built before it: see recycle.ts). */
+  recycledBuffer?(size: number): Buffer | number;
+  recycleStats?(): [number, number, number];
+  recycleTrim?(keepBytes: number): number;
 }
 
 /** A descriptor watched in the event loop (watchFd); opaque. */
@@ -70,6 +74,19 @@ export function loadAddon(): Addon {
   }
   if (cached instanceof PosixError) throw cached;
   return cached;
+}
+
+/**
+ * The addon as `T` (a part of its calls), when it loads and has every call in `names`; else
+ * undefined (no addon, or one built before those calls).
+ */
+export function addonWith<T>(names: readonly string[]): T | undefined {
+  try {
+    const a = loadAddon() as unknown as Record<string, unknown>;
+    return names.every((n) => typeof a[n] === 'function') ? (a as T) : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /** True when the addon is loaded (xattrs and getdents can be used). */

@@ -11,7 +11,7 @@
  *
  * Every call returns a negative errno on failure, never throws for the system's errors.
  */
-import { loadAddon, type Addon, type FdWatch } from './native.js';
+import { addonWith, type Addon, type FdWatch } from './native.js';
 
 export type { FdWatch } from './native.js';
 
@@ -32,14 +32,6 @@ let io: SockIo | null | undefined;
  * caller then uses Node's sockets).
  */
 export function sockIo(): SockIo | undefined {
-  if (io === undefined) {
-    io = null;
-    try {
-      const a = loadAddon();
-      if (typeof a.sockRead === 'function' && typeof a.sockError === 'function' && typeof a.watchFd === 'function' && typeof a.dupFd === 'function' && typeof a.schedYield === 'function') io = a as SockIo;
-    } catch {
-      // no addon: io stays null
-    }
-  }
+  if (io === undefined) io = addonWith<SockIo>(['sockRead', 'sockError', 'watchFd', 'dupFd', 'schedYield']) ?? null;
   return io ?? undefined;
 }

@@ -37,6 +37,7 @@ import { checkFrameSize, get16, get32, view, viewAt } from '@prose/protocol';
 import { bigBuffers } from './buffer-pool.js';
 import { DEFAULT_MAX_FRAME } from './conn.js';
 import { copyFrame } from './frame-copy.js';
+import { keptBuffer } from './kept-buffer.js';
 
 /** Least room left for one read in a receive slab. */
 const MIN_READ = 16 * 1024;
@@ -218,7 +219,7 @@ export class SlabReader {
    */
   private moveBig(size: number, have: number, lending: boolean): Buffer {
     const stage = lending ? bigBuffers.take(size) : undefined;
-    const big = stage !== undefined ? stage.subarray(0, size) : Buffer.allocUnsafe(size);
+    const big = stage !== undefined ? stage.subarray(0, size) : keptBuffer(size);
     this.buf.copy(big, 0, this.rpos, this.wpos);
     // Those slab bytes were never handed on: the next read may go there again.
     this.wpos = this.rpos;
