@@ -1,7 +1,7 @@
 import * as v8 from 'node:v8';
 import * as vm from 'node:vm';
 import { havePosix, recycler } from '@prose/posix';
-import { IDLE_TRIM_MS, keptBuffer, keptBuffersRecycled } from './kept-buffer.js';
+import { IDLE_TRIM_MS, RECYCLE_MIN, keptBuffer, keptBuffersRecycled } from './kept-buffer.js';
 
 const maybe = havePosix() && recycler() !== undefined ? test : test.skip;
 
@@ -34,6 +34,17 @@ maybe('kept frames are recycled memory, used again once collected, and let go wh
   expect(rec.recycleStats()[0]).toBe(0);
 });
 
+maybe('frames below RECYCLE_MIN come from Node', () => {
+  const rec = recycler()!;
+  const [, reused0, fresh0] = rec.recycleStats();
+  expect(keptBuffer(RECYCLE_MIN - 1).length).toBe(RECYCLE_MIN - 1);
+  expect(keptBuffer(65547).length).toBe(65547);
+  const [, reused1, fresh1] = rec.recycleStats();
+  expect(reused1 + fresh1).toBe(reused0 + fresh0);
+  keptBuffer(RECYCLE_MIN);
+  expect(rec.recycleStats()[1] + rec.recycleStats()[2]).toBe(reused0 + fresh0 + 1);
+});
+
 test('PROSE_RECYCLE=0 turns recycling off: frames come from Node', () => {
   const old = process.env.PROSE_RECYCLE;
   process.env.PROSE_RECYCLE = '0';
@@ -42,9 +53,9 @@ test('PROSE_RECYCLE=0 turns recycling off: frames come from Node', () => {
       // eslint-disable-next-line @typescript-eslint/no-require-imports
       const m = require('./kept-buffer.js') as typeof import('./kept-buffer.js');
       expect(m.keptBuffersRecycled()).toBe(false);
-      const before = recycler()?.recycleStats()[2];
-      expect(m.keptBuffer(100_000).length).toBe(100_000);
-      expect(recycler()?.recycleStats()[2]).toBe(before);
+      const before = recycler()?.recycleStats();
+      expect(m.keptBuffer(1 << 20).length).toBe(1 << 20);
+      expect(recycler()?.recycleStats().slice(1)).toEqual(before?.slice(1));
     });
   } finally {
     if (old === undefined) delete process.env.PROSE_RECYCLE;

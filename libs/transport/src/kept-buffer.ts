@@ -8,12 +8,19 @@
  * in 1 MiB Rreads from the storage service, 8 in flight, both on one CPU: the client's CPU
  * 200-250 ms -> 145-165 ms, the read 240-300 ms -> 185-225.
  *
- * Memory waits for reuse only while frames keep coming: after IDLE_TRIM_MS without one, what
- * waits is unmapped. `PROSE_RECYCLE=0` in the environment turns recycling off (Node's
- * allocator for every frame).
+ * Frames of RECYCLE_MIN or more only. Memory waits for reuse only while frames keep coming:
+ * after IDLE_TRIM_MS without one, what waits is unmapped. `PROSE_RECYCLE=0` in the
+ * environment turns recycling off (Node's allocator for every frame).
  */
 import { Buffer } from 'node:buffer';
 import { recycler, type Recycler } from '@prose/posix';
+
+/**
+ * Frames below this come from Node's allocator: glibc serves them from its heap (below its
+ * mmap threshold, 128 KiB to begin with), memory it reuses already, and a recycled block would
+ * cost a mapping of its own until the first collection.
+ */
+export const RECYCLE_MIN = 128 * 1024;
 
 /** After this long without a kept frame, the recycled memory waiting for one is let go. */
 export const IDLE_TRIM_MS = 1000;
@@ -35,7 +42,7 @@ function check(): void {
 
 /** A Buffer of `size` bytes (contents undefined) for a frame its handler keeps. */
 export function keptBuffer(size: number): Buffer {
-  if (rec !== undefined) {
+  if (rec !== undefined && size >= RECYCLE_MIN) {
     const b = rec.recycledBuffer(size);
     if (typeof b !== 'number') {
       used = true;
