@@ -356,18 +356,18 @@ export async function runRound(plan: RoundPlan, log: (line: string) => void): Pr
     for (const p of order) {
       const cpu = cpuSince(p.peer.pid);
       const w = await seqWrite(p.root, bytes, window);
-      keep({ ...row(p), mode: 'seq-write', payload: w.size, ...summarize(w.samples, w.wallNs), mb_per_s: round1(bytes / 1e6 / (w.wallNs / 1e9)), mib: bytes / (1024 * 1024), ...cpu() });
+      keep({ ...row(p), mode: 'seq-write', ...seqFields(w, bytes), ...cpu() });
     }
     for (const p of order) {
       const cpu = cpuSince(p.peer.pid);
       const r = await seqRead(p.root, bytes, window);
-      keep({ ...row(p), mode: 'seq-read', payload: r.size, ...summarize(r.samples, r.wallNs), mb_per_s: round1(bytes / 1e6 / (r.wallNs / 1e9)), mib: bytes / (1024 * 1024), ...cpu() });
+      keep({ ...row(p), mode: 'seq-read', ...seqFields(r, bytes), ...cpu() });
     }
     for (const p of order) {
       const l = lenders.get(p.peer.c)!;
       const cpu = cpuSince(p.peer.pid);
       const r = await seqRead(l.root, bytes, window, true);
-      keep({ ...row(p), mode: 'seq-read-ref', payload: r.size, ...summarize(r.samples, r.wallNs), mb_per_s: round1(bytes / 1e6 / (r.wallNs / 1e9)), mib: bytes / (1024 * 1024), ...cpu() });
+      keep({ ...row(p), mode: 'seq-read-ref', ...seqFields(r, bytes), ...cpu() });
       fs.rmSync(path.join(p.peer.dir, 'seq'), { force: true });
     }
     for (const [mode, lanes] of [['create-getattr-unlink', 1], ['create-getattr-unlink-parallel16', 16]] as const) {
@@ -435,18 +435,23 @@ function medianRound(rs: Row[], rounds: number): Row {
   return m;
 }
 
+/** A sequential workload's row fields: payload per request, latencies and rate, MB/s and MiB moved. */
+function seqFields(x: { size: number; samples: number[]; wallNs: number }, bytes: number) {
+  return { payload: x.size, ...summarize(x.samples, x.wallNs), mb_per_s: round1(bytes / 1e6 / (x.wallNs / 1e9)), mib: bytes / (1024 * 1024) };
+}
+
 function round1(x: number): number {
   return round(x, 1);
 }
 
-/** ops/s (and MB/s) of prose-storage over diod per workload and placement. */
-export function storageRatios(rows: Row[]): Array<{ placement: string; mode: string; ratio: number }> {
+/** ops/s (and MB/s) of prose-storage over diod per workload and placement, with the two rows. */
+export function storageRatios(rows: Row[]): Array<{ placement: string; mode: string; ratio: number; ours: Row; diod: Row }> {
   const out = [];
   for (const r of rows.filter((x) => x.case === 'prose-storage')) {
     const d = rows.find((x) => x.case === 'diod' && x.mode === r.mode && x.placement === r.placement);
     if (!d) continue;
     const ratio = r.mb_per_s !== undefined ? Number(r.mb_per_s) / Number(d.mb_per_s) : r.ops_per_s / d.ops_per_s;
-    out.push({ placement: String(r.placement), mode: r.mode, ratio });
+    out.push({ placement: String(r.placement), mode: r.mode, ratio, ours: r, diod: d });
   }
   return out;
 }
@@ -458,12 +463,10 @@ export function storageRatios(rows: Row[]): Array<{ placement: string; mode: str
  */
 export function storageCpuLines(rows: Row[]): string[] {
   const out: string[] = [];
-  for (const r of storageRatios(rows)) {
-    const o = rows.find((x) => x.case === 'prose-storage' && x.mode === r.mode && x.placement === r.placement)!;
-    const d = rows.find((x) => x.case === 'diod' && x.mode === r.mode && x.placement === r.placement)!;
+  for (const { placement, mode, ours: o, diod: d } of storageRatios(rows)) {
     if (o.server_cpu_ms === undefined || d.server_cpu_ms === undefined) continue;
     const share = Number(d.server_cpu_ms) > 0 ? ` ×${(Number(o.server_cpu_ms) / Number(d.server_cpu_ms)).toFixed(2)}` : '';
-    out.push(`  ${r.placement.padEnd(9)} ${r.mode.padEnd(34)} ${o.client_cpu_ms} + ${o.server_cpu_ms} | ${d.client_cpu_ms} + ${d.server_cpu_ms}${share}`);
+    out.push(`  ${placement.padEnd(9)} ${mode.padEnd(34)} ${o.client_cpu_ms} + ${o.server_cpu_ms} | ${d.client_cpu_ms} + ${d.server_cpu_ms}${share}`);
   }
   if (out.length === 0) return out;
   return [
@@ -504,9 +507,7 @@ export async function storageSuite(a: { placements?: Placement[] }): Promise<{ r
     "≥ 1.0: ✓ met, ✗ missed), and each server's slowest and fastest round:",
   ];
   for (const r of storageRatios(rows)) {
-    const spread = rows.find((x) => x.case === 'prose-storage' && x.mode === r.mode && x.placement === r.placement);
-    const d = rows.find((x) => x.case === 'diod' && x.mode === r.mode && x.placement === r.placement);
-    const range = spread && d ? `  (rounds: ours ${spread.rate_min}–${spread.rate_max}, diod ${d.rate_min}–${d.rate_max})` : '';
+    const range = `  (rounds: ours ${r.ours.rate_min}–${r.ours.rate_max}, diod ${r.diod.rate_min}–${r.diod.rate_max})`;
     notes.push(`  ${r.placement.padEnd(9)} ${r.mode.padEnd(34)} ×${shownRatio(r.ratio)} ${r.ratio >= 1 ? '✓' : '✗'}${range}`);
   }
   notes.push(...storageCpuLines(rows));

@@ -52,8 +52,3 @@ export function keptBuffer(size: number): Buffer {
   }
   return Buffer.allocUnsafe(size);
 }
-
-/** Whether kept frames are made from recycled memory in this process. */
-export function keptBuffersRecycled(): boolean {
-  return rec !== undefined;
-}
